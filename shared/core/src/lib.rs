@@ -1,0 +1,11 @@
+//! trailhound's domain crate: log sources, features, models, rules, severity and the
+//! one pipeline every entry point (Lambda or CLI) runs. It knows nothing of Lambda or
+//! the AWS SDK; adapters of its ports live in `trailhound-aws` and the CLI.
+
+pub mod finding;
+pub mod models;
+pub mod severity;
+pub mod simulate;
+
+pub use finding::{Detection, Finding};
+pub use severity::Severity;

@@ -1,0 +1,4 @@
+//! Models that score feature vectors: the Isolation Forest, its calibration, and the
+//! model artifact that carries them between training and scoring.
+
+pub mod iforest;

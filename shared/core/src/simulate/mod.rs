@@ -1,0 +1,1 @@
+//! Deterministic simulators of AWS logs with injected attack scenarios and labels.
