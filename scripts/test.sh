@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# The whole test suite, on a machine that has only Rust and Python:
+#   1. a Python venv (.venv) with moto's server and the template linters,
+#   2. moto's server on loopback as the AWS endpoint for the adapter and handler tests,
+#   3. cargo test over the whole workspace,
+#   4. the template checks (scripts/check-template.sh) when template.yaml exists.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+VENV=${TRAILHOUND_VENV:-.venv}
+PORT=${TRAILHOUND_MOTO_PORT:-5599}
+
+if [ ! -x "$VENV/bin/python" ]; then
+  echo "==> creating $VENV"
+  python3 -m venv "$VENV"
+fi
+echo "==> installing test tools into $VENV"
+"$VENV/bin/pip" install --quiet --disable-pip-version-check -r scripts/requirements-test.txt
+
+mkdir -p target
+echo "==> starting moto on 127.0.0.1:$PORT"
+"$VENV/bin/moto_server" -H 127.0.0.1 -p "$PORT" >target/moto.log 2>&1 &
+MOTO_PID=$!
+trap 'kill $MOTO_PID 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do
+  if "$VENV/bin/python" -c "import urllib.request,sys; urllib.request.urlopen('http://127.0.0.1:$PORT/moto-api/')" 2>/dev/null; then
+    break
+  fi
+  sleep 0.2
+done
+
+export TRAILHOUND_MOTO_ENDPOINT="http://127.0.0.1:$PORT"
+export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_SESSION_TOKEN=testing
+export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
+unset AWS_PROFILE
+
+echo "==> cargo test --workspace"
+cargo test --workspace "$@"
+
+if [ -f template.yaml ] && [ -x scripts/check-template.sh ]; then
+  echo "==> template checks"
+  VENV="$VENV" scripts/check-template.sh
+fi
