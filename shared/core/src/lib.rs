@@ -2,10 +2,16 @@
 //! one pipeline every entry point (Lambda or CLI) runs. It knows nothing of Lambda or
 //! the AWS SDK; adapters of its ports live in `trailhound-aws` and the CLI.
 
+pub mod decode;
 pub mod finding;
+pub mod intern;
 pub mod models;
+pub mod ports;
+pub mod rules;
 pub mod severity;
 pub mod simulate;
+pub mod sources;
+pub mod timefmt;
 
 pub use finding::{Detection, Finding};
 pub use severity::Severity;

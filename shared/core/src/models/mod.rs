@@ -2,3 +2,4 @@
 //! model artifact that carries them between training and scoring.
 
 pub mod iforest;
+pub mod artifact;

@@ -1,0 +1,4 @@
+//! The model artifact.
+/// Placeholder.
+#[derive(Debug)]
+pub struct Model;

@@ -1,0 +1,158 @@
+//! Ports: the small traits through which the pipeline reaches the outside world.
+//! The core only knows these; `trailhound-aws` implements them on S3, DynamoDB and
+//! SNS, the CLI on local files and stdout, and `InMemory…` fakes (feature
+//! `test-util`) serve tests.
+//!
+//! Every method returns a `Send` future so that Lambda handlers can await them on a
+//! multi-threaded runtime; the core itself depends on no async runtime.
+
+use crate::finding::Finding;
+use crate::models::artifact::Model;
+use crate::severity::Severity;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::io::Read;
+use std::sync::Arc;
+
+/// Whether an infrastructure failure is worth retrying.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Retry {
+    /// Throttling, timeouts, 5xx: try again later (Lambda retries the item).
+    Retryable,
+    /// Missing object, access denied, bad data: retrying gives the same answer.
+    NonRetryable,
+}
+
+/// An error from an adapter, already classified. The message names the resource
+/// (bucket and key, table, topic) and never contains record content.
+#[derive(Debug, thiserror::Error)]
+#[error("{message} ({retry:?})")]
+pub struct PortError {
+    /// Whether retrying may help.
+    pub retry: Retry,
+    /// What went wrong, naming the resource.
+    pub message: String,
+    /// The underlying cause, when there is one.
+    #[source]
+    pub source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+impl PortError {
+    /// A failure that a later attempt may not hit.
+    pub fn retryable(message: impl Into<String>) -> Self {
+        Self {
+            retry: Retry::Retryable,
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// A failure that will repeat on retry.
+    pub fn non_retryable(message: impl Into<String>) -> Self {
+        Self {
+            retry: Retry::NonRetryable,
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// Attaches the underlying cause.
+    pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        self.source = Some(Box::new(source));
+        self
+    }
+}
+
+/// Where a log object lives: a bucket (or local root) and a key (or path).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ObjectRef {
+    /// S3 bucket, or empty for local files.
+    pub bucket: String,
+    /// S3 key, already URL-decoded, or a local path.
+    pub key: String,
+}
+
+impl std::fmt::Display for ObjectRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.bucket.is_empty() {
+            f.write_str(&self.key)
+        } else {
+            write!(f, "s3://{}/{}", self.bucket, self.key)
+        }
+    }
+}
+
+/// A readable object body. Adapters may stream it or hand over a buffer.
+pub type ObjectBody = Box<dyn Read + Send>;
+
+/// Reads log objects.
+pub trait ObjectSource: Send + Sync {
+    /// Opens one object for reading.
+    fn fetch(&self, object: &ObjectRef) -> impl Future<Output = Result<ObjectBody, PortError>> + Send;
+}
+
+/// Supplies the current model of a source, if there is a usable one.
+pub trait ModelSource: Send + Sync {
+    /// The model to score with now, or `None` (the pipeline then runs on rules only).
+    /// Implementations cache and revalidate; a refused model is logged there.
+    fn current(&self) -> impl Future<Output = Result<Option<Arc<Model>>, PortError>> + Send;
+}
+
+/// What the store already knew of a finding that the pipeline tried to store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum StoreOutcome {
+    /// Stored now for the first time: alert on it.
+    New,
+    /// Stored by an earlier attempt whose alert was not confirmed: alert again.
+    Unalerted,
+    /// Stored and alerted before: do nothing.
+    Alerted,
+}
+
+/// What was processed: one summary per object, so operators see every object that
+/// went through, with or without findings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ObjectSummary {
+    /// The object.
+    pub object: ObjectRef,
+    /// Log source of the object.
+    pub source: String,
+    /// Records read.
+    pub records: u64,
+    /// Malformed records skipped.
+    pub skipped: u64,
+    /// Findings by severity name.
+    pub findings: BTreeMap<Severity, u64>,
+    /// Alerts published by this run.
+    pub alerts: u64,
+    /// Model version used, or `none`.
+    pub model_version: String,
+    /// Processing time in milliseconds.
+    pub duration_ms: u64,
+}
+
+/// Stores findings idempotently: the same finding id is stored once.
+pub trait FindingStore: Send + Sync {
+    /// Stores each finding unless one with its id exists, and says for each what the
+    /// store already knew (same order as `findings`).
+    fn put_findings(
+        &self,
+        findings: &[Finding],
+    ) -> impl Future<Output = Result<Vec<StoreOutcome>, PortError>> + Send;
+    /// Records that alerts for these finding ids were published.
+    fn mark_alerted(&self, finding_ids: &[String]) -> impl Future<Output = Result<(), PortError>> + Send;
+    /// Records what was processed for one object (overwrites an earlier summary).
+    fn put_summary(&self, summary: &ObjectSummary) -> impl Future<Output = Result<(), PortError>> + Send;
+}
+
+/// Publishes alerts for findings.
+pub trait AlertSink: Send + Sync {
+    /// Publishes one alert for a finding.
+    fn publish(&self, finding: &Finding) -> impl Future<Output = Result<(), PortError>> + Send;
+}
+
+#[cfg(any(test, feature = "test-util"))]
+mod memory;
+#[cfg(any(test, feature = "test-util"))]
+pub use memory::{InMemoryAlertSink, InMemoryFindingStore, InMemoryModelSource, InMemoryObjectSource};

@@ -1,0 +1,218 @@
+//! The built-in CloudTrail rule pack: one entry per dangerous action, each with an
+//! id, a title, a base severity score and its MITRE ATT&CK technique (ATT&CK v16).
+//! A rule fires on the event alone; the scorer combines it with the model's view.
+
+use crate::sources::cloudtrail::IdentityType;
+use rustc_hash::FxHashMap;
+use std::sync::OnceLock;
+
+/// What a rule sees of an event.
+#[derive(Debug, Clone, Copy)]
+pub struct RuleInput<'a> {
+    /// `eventSource`.
+    pub source: &'a str,
+    /// `eventName`.
+    pub name: &'a str,
+    /// Identity type of the caller.
+    pub identity: IdentityType,
+    /// IAM user name of the caller, when it is an IAM user.
+    pub caller_user: Option<&'a str>,
+    /// Raw `requestParameters` JSON.
+    pub request: Option<&'a str>,
+    /// Raw `responseElements` JSON.
+    pub response: Option<&'a str>,
+    /// Raw `additionalEventData` JSON.
+    pub additional: Option<&'a str>,
+}
+
+/// One rule of the pack.
+#[derive(Debug)]
+pub struct RuleDef {
+    /// Stable id, e.g. `ct.cloudtrail.stop_logging`.
+    pub id: &'static str,
+    /// Short title for alerts.
+    pub title: &'static str,
+    /// MITRE ATT&CK technique id.
+    pub technique: &'static str,
+    /// Severity score (1.0–10.0) when the call succeeded.
+    pub severity: f64,
+    /// The `eventName`s it looks at (empty: looks at every event).
+    pub names: &'static [&'static str],
+    /// Whether the event matches, given that its name is one of `names`.
+    pub matches: fn(&RuleInput<'_>) -> bool,
+}
+
+fn always(_: &RuleInput<'_>) -> bool {
+    true
+}
+
+fn req_has(i: &RuleInput<'_>, needles: &[&str]) -> bool {
+    i.request.is_some_and(|r| needles.iter().any(|n| r.contains(n)))
+}
+
+fn targets_other_user(i: &RuleInput<'_>) -> bool {
+    let Some(target) = i.request.and_then(|r| json_str_field(r, "userName")) else {
+        return false;
+    };
+    i.caller_user != Some(target)
+}
+
+/// The string value of the first `"field":"value"` in a compact JSON text.
+fn json_str_field<'a>(json: &'a str, field: &str) -> Option<&'a str> {
+    let key = format!("\"{field}\"");
+    let at = json.find(&key)? + key.len();
+    let rest = json[at..].trim_start().strip_prefix(':')?.trim_start();
+    let rest = rest.strip_prefix('"')?;
+    rest.find('"').map(|end| &rest[..end])
+}
+
+fn selectors_weakened(i: &RuleInput<'_>) -> bool {
+    req_has(
+        i,
+        &[
+            "\"includeManagementEvents\":false",
+            "\"IncludeManagementEvents\":false",
+            "\"readWriteType\":\"ReadOnly\"",
+            "\"ReadWriteType\":\"ReadOnly\"",
+            "\"readOnly\"",
+        ],
+    )
+}
+
+fn detector_disabled(i: &RuleInput<'_>) -> bool {
+    i.name != "UpdateDetector" || req_has(i, &["\"enable\":false"])
+}
+
+fn admin_policy(i: &RuleInput<'_>) -> bool {
+    req_has(
+        i,
+        &["AdministratorAccess", "\"Action\":\"*\"", "\\\"Action\\\":\\\"*\\\"", "IAMFullAccess"],
+    )
+}
+
+fn public_principal(i: &RuleInput<'_>) -> bool {
+    req_has(
+        i,
+        &[
+            "\"principal\":\"*\"",
+            "\"Principal\":\"*\"",
+            "\\\"Principal\\\":\\\"*\\\"",
+            "\\\"AWS\\\":\\\"*\\\"",
+            "AllUsers",
+            "AuthenticatedUsers",
+        ],
+    )
+}
+
+fn url_without_auth(i: &RuleInput<'_>) -> bool {
+    req_has(i, &["\"authType\":\"NONE\"", "\"AuthType\":\"NONE\""])
+}
+
+fn shares_with_all(i: &RuleInput<'_>) -> bool {
+    shares(i) && req_has(i, &["\"group\":\"all\"", "\"valuesToAdd\":[\"all\""])
+}
+
+/// A permission is added (EC2 `…Permission.add.items`, RDS `valuesToAdd`).
+fn shares(i: &RuleInput<'_>) -> bool {
+    req_has(i, &["\"add\":{\"items\":[{", "\"valuesToAdd\":[\""])
+}
+
+fn shares_with_account(i: &RuleInput<'_>) -> bool {
+    shares(i) && !shares_with_all(i)
+}
+
+fn open_to_world(i: &RuleInput<'_>) -> bool {
+    req_has(i, &["0.0.0.0/0", "::/0"])
+}
+
+fn public_access_block_off(i: &RuleInput<'_>) -> bool {
+    i.name == "DeleteBucketPublicAccessBlock"
+        || i.name == "DeleteAccountPublicAccessBlock"
+        || req_has(i, &["\"BlockPublicAcls\":false", "\"RestrictPublicBuckets\":false"])
+}
+
+fn console_without_mfa(i: &RuleInput<'_>) -> bool {
+    i.identity == IdentityType::IamUser
+        && i.additional.is_some_and(|a| a.contains("\"MFAUsed\":\"No\""))
+        && i.response.is_some_and(|r| r.contains("\"Success\""))
+}
+
+fn root_identity(i: &RuleInput<'_>) -> bool {
+    i.identity == IdentityType::Root
+}
+
+static RULES: &[RuleDef] = &[
+    RuleDef { id: "ct.cloudtrail.stop_logging", title: "CloudTrail logging stopped", technique: "T1562.008", severity: 9.2, names: &["StopLogging"], matches: always },
+    RuleDef { id: "ct.cloudtrail.delete_trail", title: "CloudTrail trail deleted", technique: "T1562.008", severity: 9.2, names: &["DeleteTrail"], matches: always },
+    RuleDef { id: "ct.cloudtrail.selectors_weakened", title: "CloudTrail event selectors weakened", technique: "T1562.008", severity: 8.0, names: &["PutEventSelectors", "PutAdvancedEventSelectors"], matches: selectors_weakened },
+    RuleDef { id: "ct.guardduty.disabled", title: "GuardDuty detector deleted or disabled", technique: "T1562.001", severity: 8.8, names: &["DeleteDetector", "UpdateDetector", "DisassociateFromMasterAccount", "DisassociateFromAdministratorAccount"], matches: detector_disabled },
+    RuleDef { id: "ct.config.stopped", title: "AWS Config recording stopped or deleted", technique: "T1562.001", severity: 8.0, names: &["StopConfigurationRecorder", "DeleteConfigurationRecorder", "DeleteDeliveryChannel"], matches: always },
+    RuleDef { id: "ct.logs.flow_or_dns_logs_deleted", title: "VPC flow logs or DNS query logging removed", technique: "T1562.008", severity: 7.5, names: &["DeleteFlowLogs", "DeleteResolverQueryLogConfig", "DisassociateResolverQueryLogConfig"], matches: always },
+    RuleDef { id: "ct.iam.access_key_other_user", title: "Access key created for another user", technique: "T1098.001", severity: 7.5, names: &["CreateAccessKey"], matches: targets_other_user },
+    RuleDef { id: "ct.iam.login_profile_other_user", title: "Console password set for another user", technique: "T1098.001", severity: 7.5, names: &["CreateLoginProfile", "UpdateLoginProfile"], matches: targets_other_user },
+    RuleDef { id: "ct.iam.admin_policy_attached", title: "Administrator policy attached", technique: "T1098.003", severity: 7.5, names: &["AttachUserPolicy", "AttachRolePolicy", "AttachGroupPolicy", "PutUserPolicy", "PutRolePolicy", "PutGroupPolicy"], matches: admin_policy },
+    RuleDef { id: "ct.iam.role_trust_changed", title: "Role trust policy changed", technique: "T1098.003", severity: 5.5, names: &["UpdateAssumeRolePolicy"], matches: always },
+    RuleDef { id: "ct.iam.user_created", title: "IAM user created", technique: "T1136.003", severity: 3.0, names: &["CreateUser"], matches: always },
+    RuleDef { id: "ct.iam.mfa_removed", title: "MFA device deactivated", technique: "T1556.006", severity: 6.0, names: &["DeactivateMFADevice", "DeleteVirtualMFADevice"], matches: always },
+    RuleDef { id: "ct.lambda.public", title: "Lambda function made public", technique: "T1546", severity: 8.0, names: &["AddPermission20150331", "AddPermission20150331v2", "AddPermission"], matches: public_principal },
+    RuleDef { id: "ct.lambda.url_without_auth", title: "Lambda function URL without authentication", technique: "T1546", severity: 7.0, names: &["CreateFunctionUrlConfig20211031", "UpdateFunctionUrlConfig20211031", "CreateFunctionUrlConfig"], matches: url_without_auth },
+    RuleDef { id: "ct.exposure.snapshot_public", title: "Snapshot or image made public", technique: "T1537", severity: 8.5, names: &["ModifySnapshotAttribute", "ModifyImageAttribute", "ModifyDBSnapshotAttribute", "ModifyDBClusterSnapshotAttribute"], matches: shares_with_all },
+    RuleDef { id: "ct.exposure.snapshot_shared", title: "Snapshot or image shared with another account", technique: "T1537", severity: 6.5, names: &["ModifySnapshotAttribute", "ModifyImageAttribute", "ModifyDBSnapshotAttribute", "ModifyDBClusterSnapshotAttribute"], matches: shares_with_account },
+    RuleDef { id: "ct.s3.bucket_public", title: "S3 bucket opened to the public", technique: "T1530", severity: 8.0, names: &["PutBucketAcl", "PutBucketPolicy", "PutObjectAcl"], matches: public_principal },
+    RuleDef { id: "ct.s3.public_access_block_removed", title: "S3 public access block removed", technique: "T1530", severity: 7.0, names: &["DeleteBucketPublicAccessBlock", "DeleteAccountPublicAccessBlock", "PutBucketPublicAccessBlock", "PutAccountPublicAccessBlock"], matches: public_access_block_off },
+    RuleDef { id: "ct.s3.replication_set", title: "S3 bucket replication configured", technique: "T1537", severity: 5.0, names: &["PutBucketReplication"], matches: always },
+    RuleDef { id: "ct.ec2.sg_open_world", title: "Security group opened to the world", technique: "T1562.007", severity: 6.5, names: &["AuthorizeSecurityGroupIngress"], matches: open_to_world },
+    RuleDef { id: "ct.kms.key_deletion", title: "KMS key scheduled for deletion or disabled", technique: "T1485", severity: 7.5, names: &["ScheduleKeyDeletion", "DisableKey"], matches: always },
+    RuleDef { id: "ct.org.leave", title: "Account left the AWS Organization", technique: "T1562", severity: 9.0, names: &["LeaveOrganization"], matches: always },
+    RuleDef { id: "ct.signin.console_no_mfa", title: "Console login without MFA", technique: "T1078.004", severity: 5.0, names: &["ConsoleLogin"], matches: console_without_mfa },
+    RuleDef { id: "ct.root.usage", title: "Root account used", technique: "T1078.004", severity: 8.0, names: &[], matches: root_identity },
+];
+
+/// All built-in rules.
+pub fn rules() -> &'static [RuleDef] {
+    RULES
+}
+
+/// The rule with this index in [`rules`].
+pub fn rule(index: u16) -> Option<&'static RuleDef> {
+    RULES.get(usize::from(index))
+}
+
+struct Index {
+    by_name: FxHashMap<&'static str, Vec<u16>>,
+    any_name: Vec<u16>,
+}
+
+fn index() -> &'static Index {
+    static INDEX: OnceLock<Index> = OnceLock::new();
+    INDEX.get_or_init(|| {
+        let mut by_name: FxHashMap<&'static str, Vec<u16>> = FxHashMap::default();
+        let mut any_name = Vec::new();
+        for (i, r) in RULES.iter().enumerate() {
+            let i = u16::try_from(i).unwrap_or(u16::MAX);
+            if r.names.is_empty() {
+                any_name.push(i);
+            }
+            for n in r.names {
+                by_name.entry(n).or_default().push(i);
+            }
+        }
+        Index { by_name, any_name }
+    })
+}
+
+/// The index of the most severe rule that matches, if any.
+pub fn evaluate(input: &RuleInput<'_>) -> Option<u16> {
+    let idx = index();
+    let named = idx.by_name.get(input.name).map(Vec::as_slice).unwrap_or(&[]);
+    named
+        .iter()
+        .chain(idx.any_name.iter())
+        .copied()
+        .filter(|&i| rule(i).is_some_and(|r| (r.matches)(input)))
+        .max_by(|&a, &b| {
+            let sa = rule(a).map_or(0.0, |r| r.severity);
+            let sb = rule(b).map_or(0.0, |r| r.severity);
+            sa.total_cmp(&sb)
+        })
+}

@@ -1,0 +1,262 @@
+//! CloudTrail: log files as CloudTrail writes them to S3 (`{"Records":[...]}`,
+//! gzipped) and single events as CloudTrail delivers them to CloudWatch Logs.
+//! Records are split from the stream one at a time, parsed into borrowed structs,
+//! and reduced to compact [`CtEvent`]s whose strings live in the batch's interner.
+
+mod classify;
+pub mod record;
+pub mod split;
+
+pub use classify::{ErrorClass, IdentityType, IpClass, UaFamily, network_of};
+
+use crate::decode::{self, DecodeError, Limits};
+use crate::intern::{Interner, Sym};
+use crate::rules::builtin::{self, RuleInput};
+use crate::timefmt;
+use record::RawRecord;
+use split::{RecordSplitter, SplitError};
+use std::io::Read;
+
+/// Name of this source in findings.
+pub const SOURCE: &str = "cloudtrail";
+
+/// One CloudTrail event, reduced to what features, rules and findings need.
+#[derive(Debug, Clone)]
+pub struct CtEvent {
+    /// `eventID`.
+    pub event_id: Box<str>,
+    /// Event time, epoch seconds.
+    pub time: i64,
+    /// `eventSource`.
+    pub source: Sym,
+    /// `eventName`.
+    pub name: Sym,
+    /// `awsRegion`.
+    pub region: Sym,
+    /// `recipientAccountId`, else the caller's account.
+    pub account: Sym,
+    /// The acting principal (role ARN for role sessions, user ARN, service…).
+    pub principal: Sym,
+    /// `sourceIPAddress`.
+    pub ip: Sym,
+    /// `userAgent`.
+    pub user_agent: Sym,
+    /// `errorCode` (empty when the call succeeded).
+    pub error_code: Sym,
+    /// Identity type.
+    pub identity: IdentityType,
+    /// Source-IP class.
+    pub ip_class: IpClass,
+    /// User-agent family.
+    pub ua: UaFamily,
+    /// Error class.
+    pub error: ErrorClass,
+    /// `readOnly`, when present.
+    pub read_only: Option<bool>,
+    /// MFA: the session's `mfaAuthenticated`, or ConsoleLogin's `MFAUsed`.
+    pub mfa: Option<bool>,
+    /// A console session or sign-in.
+    pub console: bool,
+    /// A failed console sign-in.
+    pub login_failed: bool,
+    /// Index of the most severe built-in rule that matched.
+    pub rule: Option<u16>,
+}
+
+/// The events of one file (or payload) with their strings.
+#[derive(Debug, Default)]
+pub struct CtBatch {
+    /// Strings of the events.
+    pub strings: Interner,
+    /// Events in file order.
+    pub events: Vec<CtEvent>,
+    /// Malformed records skipped.
+    pub skipped: u64,
+    /// Decompressed bytes read.
+    pub bytes: u64,
+    ua_cache: Vec<Option<UaFamily>>,
+}
+
+/// Why a CloudTrail file could not be read. A file error fails only that file.
+#[derive(Debug, thiserror::Error)]
+pub enum CloudTrailError {
+    /// Decompression failed or hit the cap.
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+    /// The document is not a CloudTrail log file, or is cut short.
+    #[error(transparent)]
+    Split(SplitError),
+}
+
+impl From<SplitError> for CloudTrailError {
+    fn from(e: SplitError) -> Self {
+        match e {
+            SplitError::Io(io) => CloudTrailError::Decode(DecodeError::from_io(io)),
+            other => CloudTrailError::Split(other),
+        }
+    }
+}
+
+/// What an S3 key holds, judged by CloudTrail's naming.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyKind {
+    /// A CloudTrail log file.
+    LogFile,
+    /// A digest file (integrity validation): skipped.
+    Digest,
+    /// Anything else (S3 test objects, other logs): skipped.
+    Other,
+}
+
+/// Classifies an object key (or local path).
+pub fn key_kind(key: &str) -> KeyKind {
+    let file = key.rsplit('/').next().unwrap_or(key);
+    if key.contains("CloudTrail-Digest/") || file.contains("_CloudTrail-Digest_") {
+        KeyKind::Digest
+    } else if file.ends_with(".json.gz") || file.ends_with(".json") {
+        KeyKind::LogFile
+    } else {
+        KeyKind::Other
+    }
+}
+
+impl CtBatch {
+    /// Reads a whole CloudTrail log file (gzip or plain) from `body`.
+    /// A malformed record is skipped and counted; a malformed file is an error.
+    pub fn read<R: Read>(body: R, limits: &Limits) -> Result<Self, CloudTrailError> {
+        let mut batch = Self::default();
+        let reader = decode::open(body, limits.max_decompressed_bytes)?;
+        let mut split = RecordSplitter::new(reader, limits.max_record_bytes);
+        while let Some(raw) = split.next_record()? {
+            if batch.push_json(raw).is_err() {
+                batch.skipped += 1;
+            }
+        }
+        batch.bytes = split.bytes_read();
+        Ok(batch)
+    }
+
+    /// Parses one record's JSON and appends it.
+    pub fn push_json(&mut self, json: &[u8]) -> Result<(), serde_json::Error> {
+        let rec = record::parse(json)?;
+        match self.normalise(&rec) {
+            Some(ev) => {
+                self.events.push(ev);
+                Ok(())
+            }
+            None => Err(serde::de::Error::custom("eventTime is not an RFC 3339 time")),
+        }
+    }
+
+    fn ua_family(&mut self, sym: Sym, ua: Option<&str>) -> UaFamily {
+        let i = sym.index();
+        if let Some(Some(f)) = self.ua_cache.get(i) {
+            return *f;
+        }
+        let f = UaFamily::parse(ua);
+        if self.ua_cache.len() <= i {
+            self.ua_cache.resize(i + 1, None);
+        }
+        self.ua_cache[i] = Some(f);
+        f
+    }
+
+    fn normalise(&mut self, r: &RawRecord<'_>) -> Option<CtEvent> {
+        let time = timefmt::parse_rfc3339(&r.event_time)?;
+        let id = r.user_identity.as_ref();
+        let identity = IdentityType::parse(id.and_then(|i| i.kind.as_deref()));
+        let session = id.and_then(|i| i.session_context.as_ref());
+        let issuer_arn = session
+            .and_then(|s| s.session_issuer.as_ref())
+            .and_then(|s| s.arn.as_deref());
+        let principal = principal_of(r, identity, issuer_arn);
+        let account = r
+            .recipient_account_id
+            .as_deref()
+            .or_else(|| id.and_then(|i| i.account_id.as_deref()))
+            .unwrap_or("");
+        let name = &*r.event_name;
+        let console_login = name == "ConsoleLogin";
+        let additional = r.additional_event_data.map(|v| v.get());
+        let response = r.response_elements.map(|v| v.get());
+        let mfa = if console_login {
+            additional.and_then(|a| {
+                if a.contains("\"MFAUsed\":\"Yes\"") {
+                    Some(true)
+                } else if a.contains("\"MFAUsed\":\"No\"") {
+                    Some(false)
+                } else {
+                    None
+                }
+            })
+        } else {
+            session
+                .and_then(|s| s.attributes.as_ref())
+                .and_then(|a| a.mfa_authenticated)
+        };
+        let login_failed = console_login
+            && (r.error_code.is_some() || response.is_some_and(|v| v.contains("\"Failure\"")));
+        let caller_user = match identity {
+            IdentityType::IamUser => id.and_then(|i| i.user_name.as_deref()),
+            _ => None,
+        };
+        let rule = builtin::evaluate(&RuleInput {
+            source: &r.event_source,
+            name,
+            identity,
+            caller_user,
+            request: r.request_parameters.map(|v| v.get()),
+            response,
+            additional,
+        });
+        let ua_sym = self.strings.intern(r.user_agent.as_deref().unwrap_or(""));
+        let ua = self.ua_family(ua_sym, r.user_agent.as_deref());
+        let ip = r.source_ip_address.as_deref();
+        let s = &mut self.strings;
+        Some(CtEvent {
+            event_id: (*r.event_id).into(),
+            time,
+            source: s.intern(&r.event_source),
+            name: s.intern(name),
+            region: s.intern(r.aws_region.as_deref().unwrap_or("")),
+            account: s.intern(account),
+            principal: s.intern(principal),
+            ip: s.intern(ip.unwrap_or("")),
+            user_agent: ua_sym,
+            error_code: s.intern(r.error_code.as_deref().unwrap_or("")),
+            identity,
+            ip_class: IpClass::parse(ip),
+            ua,
+            error: ErrorClass::parse(r.error_code.as_deref()),
+            read_only: r.read_only,
+            mfa,
+            console: console_login || ua == UaFamily::Console,
+            login_failed,
+            rule,
+        })
+    }
+
+    /// The string of a symbol of this batch.
+    pub fn str(&self, sym: Sym) -> &str {
+        self.strings.resolve(sym)
+    }
+}
+
+/// The stable principal of a record: the issuing role or user for sessions (so all
+/// sessions of a role count as one), else the ARN, the invoking service, the
+/// principal id, the account, or the identity type.
+fn principal_of<'r>(r: &'r RawRecord<'_>, identity: IdentityType, issuer_arn: Option<&'r str>) -> &'r str {
+    let id = r.user_identity.as_ref();
+    issuer_arn
+        .or_else(|| id.and_then(|i| i.arn.as_deref()))
+        .or_else(|| id.and_then(|i| i.invoked_by.as_deref()))
+        .or_else(|| id.and_then(|i| i.principal_id.as_deref()))
+        .or_else(|| id.and_then(|i| i.account_id.as_deref()))
+        .unwrap_or(match identity {
+            IdentityType::None => "",
+            other => other.as_str(),
+        })
+}
+
+#[cfg(test)]
+mod tests;

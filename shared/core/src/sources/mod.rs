@@ -1,0 +1,3 @@
+//! Log sources: one module per source, each turning raw bytes into events.
+
+pub mod cloudtrail;
