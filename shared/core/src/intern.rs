@@ -15,6 +15,11 @@ impl Sym {
     pub fn index(self) -> usize {
         self.0 as usize
     }
+
+    /// The symbol at a dense index (the inverse of [`Sym::index`]).
+    pub fn from_index(i: usize) -> Sym {
+        Sym(u32::try_from(i).unwrap_or(u32::MAX))
+    }
 }
 
 /// Stores each distinct string once.

@@ -3,11 +3,14 @@
 //! the AWS SDK; adapters of its ports live in `trailhound-aws` and the CLI.
 
 pub mod decode;
+pub mod features;
 pub mod finding;
 pub mod intern;
 pub mod models;
+pub mod pipeline;
 pub mod ports;
 pub mod rules;
+pub mod score;
 pub mod severity;
 pub mod simulate;
 pub mod sources;

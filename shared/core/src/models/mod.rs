@@ -1,5 +1,7 @@
 //! Models that score feature vectors: the Isolation Forest, its calibration, and the
 //! model artifact that carries them between training and scoring.
 
-pub mod iforest;
 pub mod artifact;
+pub mod calibration;
+pub mod iforest;
+pub mod train;

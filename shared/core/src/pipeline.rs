@@ -1,0 +1,193 @@
+//! The one pipeline: fetch → decode → parse → features → score → findings → store
+//! → alert. Lambda handlers and the CLI differ only in the ports they pass in.
+
+use crate::decode::Limits;
+use crate::finding::Finding;
+use crate::ports::{
+    AlertSink, FindingStore, ModelSource, ObjectRef, ObjectSource, ObjectSummary, PortError, Retry,
+    StoreOutcome,
+};
+use crate::score;
+use crate::severity::Severity;
+use crate::sources::cloudtrail::{self, CloudTrailError, CtBatch, KeyKind};
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+/// Settings of a pipeline run, built once per binary from its configuration.
+#[derive(Debug, Clone)]
+pub struct PipelineConfig {
+    /// Decoding limits.
+    pub limits: Limits,
+    /// Alerts go out for findings at or above this severity.
+    pub min_alert_severity: Severity,
+}
+
+impl Default for PipelineConfig {
+    fn default() -> Self {
+        Self {
+            limits: Limits::default(),
+            min_alert_severity: Severity::Medium,
+        }
+    }
+}
+
+/// The ports one run uses.
+#[derive(Debug)]
+pub struct Ports<'a, O, M, F, A> {
+    /// Where objects are read from.
+    pub objects: &'a O,
+    /// Where the model comes from.
+    pub models: &'a M,
+    /// Where findings are stored.
+    pub findings: &'a F,
+    /// Where alerts go.
+    pub alerts: &'a A,
+}
+
+/// What one run did with one object.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// The summary stored for the object.
+    pub summary: ObjectSummary,
+    /// Findings with a severity (stored, whether new or not).
+    pub findings: Vec<Finding>,
+    /// Set when the object was skipped without reading (digest or non-CloudTrail key).
+    pub skipped: Option<&'static str>,
+}
+
+/// Why a run failed for an object.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    /// The object is not a readable CloudTrail file: retrying will not help.
+    #[error("bad object {object}: {source}")]
+    BadObject {
+        /// The object.
+        object: ObjectRef,
+        /// What is wrong with it.
+        #[source]
+        source: CloudTrailError,
+    },
+    /// A port failed.
+    #[error("{stage} failed for {object}: {source}")]
+    Port {
+        /// The object.
+        object: ObjectRef,
+        /// `fetch`, `model`, `store` or `alert`.
+        stage: &'static str,
+        /// The port's error, with its retry class.
+        #[source]
+        source: PortError,
+    },
+}
+
+impl PipelineError {
+    /// Whether Lambda should retry the item.
+    pub fn retry(&self) -> Retry {
+        match self {
+            PipelineError::BadObject { .. } => Retry::NonRetryable,
+            PipelineError::Port { source, .. } => source.retry,
+        }
+    }
+}
+
+/// Processes one CloudTrail object end to end. Safe to repeat: findings have
+/// deterministic ids, the store refuses duplicates, and an alert goes out only
+/// for a finding not yet marked alerted.
+pub async fn run_object<O, M, F, A>(
+    object: &ObjectRef,
+    ports: &Ports<'_, O, M, F, A>,
+    cfg: &PipelineConfig,
+) -> Result<Report, PipelineError>
+where
+    O: ObjectSource,
+    M: ModelSource,
+    F: FindingStore,
+    A: AlertSink,
+{
+    let started = Instant::now();
+    let port_err = |stage: &'static str| {
+        move |source: PortError| PipelineError::Port {
+            object: object.clone(),
+            stage,
+            source,
+        }
+    };
+    match cloudtrail::key_kind(&object.key) {
+        KeyKind::LogFile => {}
+        KeyKind::Digest => return Ok(skipped_report(object, "CloudTrail digest file")),
+        KeyKind::Other => return Ok(skipped_report(object, "not a CloudTrail log file")),
+    }
+    let model = ports.models.current().await.map_err(port_err("model"))?;
+    let body = ports.objects.fetch(object).await.map_err(port_err("fetch"))?;
+    let batch = CtBatch::read(body, &cfg.limits).map_err(|source| PipelineError::BadObject {
+        object: object.clone(),
+        source,
+    })?;
+    let scored = score::cloudtrail::score_batch(&batch, model.as_deref());
+    let findings: Vec<Finding> = scored.into_iter().filter(|f| f.severity.is_some()).collect();
+
+    let outcomes = ports.findings.put_findings(&findings).await.map_err(port_err("store"))?;
+    let mut alerted = Vec::new();
+    let mut alert_error = None;
+    for (f, outcome) in findings.iter().zip(&outcomes) {
+        let due = matches!(outcome, StoreOutcome::New | StoreOutcome::Unalerted)
+            && f.severity.is_some_and(|s| s >= cfg.min_alert_severity);
+        if !due {
+            continue;
+        }
+        match ports.alerts.publish(f).await {
+            Ok(()) => alerted.push(f.finding_id.clone()),
+            Err(e) => {
+                // Keep going: the other alerts are independent. The failed one stays
+                // unalerted in the store, so the retry of this object sends it.
+                alert_error.get_or_insert(e);
+            }
+        }
+    }
+    if !alerted.is_empty() {
+        ports.findings.mark_alerted(&alerted).await.map_err(port_err("store"))?;
+    }
+    if let Some(e) = alert_error {
+        return Err(port_err("alert")(e));
+    }
+
+    let mut by_severity = BTreeMap::new();
+    for f in &findings {
+        if let Some(s) = f.severity {
+            *by_severity.entry(s).or_insert(0u64) += 1;
+        }
+    }
+    let summary = ObjectSummary {
+        object: object.clone(),
+        source: cloudtrail::SOURCE.to_owned(),
+        records: batch.events.len() as u64 + batch.skipped,
+        skipped: batch.skipped,
+        findings: by_severity,
+        alerts: alerted.len() as u64,
+        model_version: model.as_deref().map_or_else(|| "none".to_owned(), |m| m.version().to_owned()),
+        duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+    };
+    ports.findings.put_summary(&summary).await.map_err(port_err("store"))?;
+    Ok(Report {
+        summary,
+        findings,
+        skipped: None,
+    })
+}
+
+fn skipped_report(object: &ObjectRef, why: &'static str) -> Report {
+    Report {
+        summary: ObjectSummary {
+            object: object.clone(),
+            source: cloudtrail::SOURCE.to_owned(),
+            records: 0,
+            skipped: 0,
+            findings: BTreeMap::new(),
+            alerts: 0,
+            model_version: "none".to_owned(),
+            duration_ms: 0,
+        },
+        findings: Vec::new(),
+        skipped: Some(why),
+    }
+}

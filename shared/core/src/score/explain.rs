@@ -1,0 +1,139 @@
+//! Reasons in words: which features made the forest isolate an event, said the way
+//! an analyst would say them.
+
+use crate::features::cloudtrail::{Col, FEATURES, FileStats};
+use crate::models::artifact::Model;
+use crate::sources::cloudtrail::{CtBatch, CtEvent, network_of};
+use crate::timefmt;
+
+/// Most feature reasons given per finding.
+const MAX_REASONS: usize = 3;
+
+/// "unusual for this account: only 0.02% of training events scored as high".
+pub(crate) fn tail_sentence(tail: f64) -> String {
+    if tail <= 0.0 {
+        "more anomalous than every event seen in training".to_owned()
+    } else {
+        format!(
+            "unusual for this account: only {:.3}% of training events scored as high",
+            tail * 100.0
+        )
+    }
+}
+
+/// Up to three sentences on the features that stood out (outside the training
+/// 1st–99th percentile) and did most to isolate the event.
+pub(crate) fn feature_reasons(
+    model: &Model,
+    row: &[f32],
+    batch: &CtBatch,
+    e: &CtEvent,
+    file: &FileStats,
+) -> Vec<String> {
+    let attribution = model.forest.feature_attribution(row);
+    let mut cols: Vec<usize> = (0..row.len().min(FEATURES.len()))
+        .filter(|&j| {
+            let (lo, hi) = model.feature_bounds.get(j).copied().unwrap_or((0.0, 0.0));
+            row[j] > hi || row[j] < lo
+        })
+        .collect();
+    cols.sort_by(|&a, &b| {
+        let wa = attribution.get(a).copied().unwrap_or(0.0);
+        let wb = attribution.get(b).copied().unwrap_or(0.0);
+        wb.total_cmp(&wa)
+    });
+    let mut out: Vec<String> = Vec::new();
+    for j in cols {
+        if let Some(s) = sentence(j, row[j], batch, e, file) {
+            if !out.contains(&s) {
+                out.push(s);
+            }
+        }
+        if out.len() == MAX_REASONS {
+            break;
+        }
+    }
+    out
+}
+
+fn col(j: usize) -> Option<Col> {
+    const ALL: [Col; 35] = [
+        Col::Hour, Col::Weekend, Col::HourRarity, Col::IdRoot, Col::IdIamUser, Col::IdRole,
+        Col::IdService, Col::IdOther, Col::Console, Col::MfaMissing, Col::UaConsole, Col::UaCli,
+        Col::UaSdk, Col::UaIac, Col::UaService, Col::UaScript, Col::UaOffensive, Col::UaOther,
+        Col::ErrDenied, Col::ErrOther, Col::ReadOnly, Col::NameRarity, Col::SourceRarity,
+        Col::PrincipalRarity, Col::RegionRarity, Col::NewAction, Col::NewNetwork, Col::IpService,
+        Col::IpPrivate, Col::IpPublic, Col::Sensitive, Col::PrincipalEvents, Col::PrincipalActions,
+        Col::PrincipalErrorRatio, Col::LoginFailed,
+    ];
+    ALL.get(j).copied()
+}
+
+fn rarity_words(v: f32) -> String {
+    if v >= 5.0 {
+        "never seen in training".to_owned()
+    } else {
+        format!("rare ({:.3}% of training events)", 100.0 * 10f64.powf(-f64::from(v)))
+    }
+}
+
+fn sentence(j: usize, v: f32, batch: &CtBatch, e: &CtEvent, file: &FileStats) -> Option<String> {
+    let name = batch.str(e.name);
+    let principal = batch.str(e.principal);
+    let s = match col(j)? {
+        Col::Hour | Col::HourRarity => format!(
+            "at {:02}:00 UTC, an hour with little activity in this account",
+            timefmt::hour_of_day(e.time)
+        ),
+        Col::Weekend => "on a weekend".to_owned(),
+        Col::IdRoot => "made by the root user".to_owned(),
+        Col::IdIamUser | Col::IdRole | Col::IdService | Col::IdOther => {
+            format!("made by a {} identity, uncommon here", e.identity.as_str())
+        }
+        Col::Console => "from a console session".to_owned(),
+        Col::MfaMissing => "console session without MFA".to_owned(),
+        Col::UaConsole | Col::UaCli | Col::UaSdk | Col::UaIac | Col::UaService | Col::UaScript
+        | Col::UaOffensive | Col::UaOther => {
+            format!("client is {} ({})", e.ua.as_str(), truncate(batch.str(e.user_agent), 60))
+        }
+        Col::ErrDenied => format!("the call was denied ({})", batch.str(e.error_code)),
+        Col::ErrOther => format!("the call failed ({})", batch.str(e.error_code)),
+        Col::ReadOnly => "a mutating call".to_owned(),
+        Col::NameRarity => format!("`{name}` is {}", rarity_words(v)),
+        Col::SourceRarity => format!("service {} is {}", batch.str(e.source), rarity_words(v)),
+        Col::PrincipalRarity => format!("principal is {}", rarity_words(v)),
+        Col::RegionRarity => format!("region {} is {}", batch.str(e.region), rarity_words(v)),
+        Col::NewAction => format!("first `{name}` by this principal"),
+        Col::NewNetwork => format!(
+            "first call by this principal from network {}",
+            network_of(batch.str(e.ip))
+        ),
+        Col::IpService | Col::IpPrivate | Col::IpPublic => {
+            format!("source address {} is unusual for this kind of call", batch.str(e.ip))
+        }
+        Col::Sensitive => return None,
+        Col::PrincipalEvents | Col::PrincipalActions | Col::PrincipalErrorRatio => {
+            let s = file.get(e.principal);
+            format!(
+                "{} made {} calls to {} different actions in this file, {:.0}% failed",
+                short(principal),
+                s.events,
+                s.actions,
+                100.0 * f64::from(s.errors) / f64::from(s.events.max(1))
+            )
+        }
+        Col::LoginFailed => "failed console sign-in".to_owned(),
+    };
+    Some(s)
+}
+
+fn short(principal: &str) -> &str {
+    principal.rsplit(['/', ':']).next().filter(|s| !s.is_empty()).unwrap_or("this principal")
+}
+
+fn truncate(s: &str, n: usize) -> &str {
+    match s.char_indices().nth(n) {
+        Some((i, _)) => &s[..i],
+        None => s,
+    }
+}
