@@ -1,2 +1,74 @@
-//! The trailhound command.
-fn main() {}
+//! `trailhound`: the detection pipeline on local log files — simulate an account's
+//! CloudTrail, train a model, scan logs, evaluate detection quality, or run it all
+//! as a demo.
+
+mod commands;
+mod files;
+mod local;
+mod output;
+
+use clap::{Parser, Subcommand};
+use trailhound_core::Severity;
+
+/// Threat detection for AWS logs: the same pipeline as the Lambdas, on local files.
+#[derive(Debug, Parser)]
+#[command(name = "trailhound", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Write a simulated account's CloudTrail (as laid out in S3) with attacks and labels.csv.
+    Simulate(commands::simulate::Args),
+    /// Learn a model from CloudTrail files.
+    Train(commands::train::Args),
+    /// Score CloudTrail files and print findings.
+    Scan(commands::scan::Args),
+    /// Measure detection quality against labels.
+    Eval(commands::eval::Args),
+    /// Simulate, train, scan and evaluate in a temporary directory.
+    Demo(commands::demo::Args),
+    /// Inspect a model file.
+    Model(commands::model::Args),
+}
+
+/// Options shared by commands that read logs.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ReadOpts {
+    /// Refuse objects that decompress to more than this many bytes.
+    #[arg(long, default_value_t = trailhound_core::decode::DEFAULT_MAX_DECOMPRESSED_BYTES, value_name = "BYTES")]
+    pub max_decompressed_bytes: u64,
+}
+
+/// Parses a severity name for clap.
+pub fn parse_severity(s: &str) -> Result<Severity, String> {
+    s.parse::<Severity>().map_err(|e| e.to_string())
+}
+
+fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Simulate(a) => commands::simulate::run(a),
+        Command::Train(a) => commands::train::run(a),
+        Command::Scan(a) => commands::scan::run(a),
+        Command::Eval(a) => commands::eval::run(a),
+        Command::Demo(a) => commands::demo::run(a),
+        Command::Model(a) => commands::model::run(a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::from(2)
+        }
+    }
+}

@@ -3,6 +3,7 @@
 //! the AWS SDK; adapters of its ports live in `trailhound-aws` and the CLI.
 
 pub mod decode;
+pub mod eval;
 pub mod features;
 pub mod finding;
 pub mod intern;

@@ -20,6 +20,8 @@ pub struct PipelineConfig {
     pub limits: Limits,
     /// Alerts go out for findings at or above this severity.
     pub min_alert_severity: Severity,
+    /// Keep every scored event in the report, not only findings (CLI `--all`).
+    pub keep_all: bool,
 }
 
 impl Default for PipelineConfig {
@@ -27,6 +29,7 @@ impl Default for PipelineConfig {
         Self {
             limits: Limits::default(),
             min_alert_severity: Severity::Medium,
+            keep_all: false,
         }
     }
 }
@@ -49,7 +52,8 @@ pub struct Ports<'a, O, M, F, A> {
 pub struct Report {
     /// The summary stored for the object.
     pub summary: ObjectSummary,
-    /// Findings with a severity (stored, whether new or not).
+    /// Findings with a severity (stored, whether new or not), or with `keep_all`
+    /// every scored event in file order.
     pub findings: Vec<Finding>,
     /// Set when the object was skipped without reading (digest or non-CloudTrail key).
     pub skipped: Option<&'static str>,
@@ -118,15 +122,34 @@ where
         KeyKind::Other => return Ok(skipped_report(object, "not a CloudTrail log file")),
     }
     let model = ports.models.current().await.map_err(port_err("model"))?;
-    let body = ports.objects.fetch(object).await.map_err(port_err("fetch"))?;
+    let body = ports
+        .objects
+        .fetch(object)
+        .await
+        .map_err(port_err("fetch"))?;
     let batch = CtBatch::read(body, &cfg.limits).map_err(|source| PipelineError::BadObject {
         object: object.clone(),
         source,
     })?;
-    let scored = score::cloudtrail::score_batch(&batch, model.as_deref());
-    let findings: Vec<Finding> = scored.into_iter().filter(|f| f.severity.is_some()).collect();
+    let mut scored = score::cloudtrail::score_batch(&batch, model.as_deref());
+    let findings: Vec<Finding> = if cfg.keep_all {
+        scored
+            .iter()
+            .filter(|f| f.severity.is_some())
+            .cloned()
+            .collect()
+    } else {
+        std::mem::take(&mut scored)
+            .into_iter()
+            .filter(|f| f.severity.is_some())
+            .collect()
+    };
 
-    let outcomes = ports.findings.put_findings(&findings).await.map_err(port_err("store"))?;
+    let outcomes = ports
+        .findings
+        .put_findings(&findings)
+        .await
+        .map_err(port_err("store"))?;
     let mut alerted = Vec::new();
     let mut alert_error = None;
     for (f, outcome) in findings.iter().zip(&outcomes) {
@@ -145,7 +168,11 @@ where
         }
     }
     if !alerted.is_empty() {
-        ports.findings.mark_alerted(&alerted).await.map_err(port_err("store"))?;
+        ports
+            .findings
+            .mark_alerted(&alerted)
+            .await
+            .map_err(port_err("store"))?;
     }
     if let Some(e) = alert_error {
         return Err(port_err("alert")(e));
@@ -164,13 +191,19 @@ where
         skipped: batch.skipped,
         findings: by_severity,
         alerts: alerted.len() as u64,
-        model_version: model.as_deref().map_or_else(|| "none".to_owned(), |m| m.version().to_owned()),
+        model_version: model
+            .as_deref()
+            .map_or_else(|| "none".to_owned(), |m| m.version().to_owned()),
         duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
     };
-    ports.findings.put_summary(&summary).await.map_err(port_err("store"))?;
+    ports
+        .findings
+        .put_summary(&summary)
+        .await
+        .map_err(port_err("store"))?;
     Ok(Report {
         summary,
-        findings,
+        findings: if cfg.keep_all { scored } else { findings },
         skipped: None,
     })
 }

@@ -1,0 +1,160 @@
+//! `trailhound eval`: detection quality against labels.
+
+use super::scan::scan_files;
+use crate::files::cloudtrail_files;
+use crate::local::{FileModelSource, JsonlFindingStore, StderrAlertSink};
+use crate::{ReadOpts, parse_severity};
+use anyhow::{Context, Result, bail};
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use trailhound_core::Severity;
+use trailhound_core::decode::Limits;
+use trailhound_core::eval::{Labelled, Metrics};
+use trailhound_core::pipeline::PipelineConfig;
+
+/// Arguments of `eval`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// CloudTrail files or directories.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// `labels.csv` (`event_id,label,scenario`) as `trailhound simulate` writes it.
+    #[arg(long)]
+    pub labels: PathBuf,
+    /// Model file (without one, only rules fire).
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// An event counts as flagged at or above this severity.
+    #[arg(long, default_value = "medium", value_parser = parse_severity)]
+    pub min_severity: Severity,
+    /// Print the metrics as one JSON object instead of tables.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub read: ReadOpts,
+}
+
+/// Ground truth of one event.
+#[derive(Debug, Clone)]
+pub struct Truth {
+    /// Attack event.
+    pub attack: bool,
+    /// Scenario name.
+    pub scenario: String,
+}
+
+/// Reads `labels.csv`.
+pub fn read_labels(path: &Path) -> Result<HashMap<String, Truth>> {
+    let f = std::fs::File::open(path).with_context(|| format!("cannot read labels {}", path.display()))?;
+    let mut out = HashMap::new();
+    for (n, line) in BufReader::new(f).lines().enumerate() {
+        let line = line.with_context(|| format!("cannot read labels {}", path.display()))?;
+        if n == 0 && line.starts_with("event_id") || line.trim().is_empty() {
+            continue;
+        }
+        let mut parts = line.splitn(3, ',');
+        let (Some(id), Some(label)) = (parts.next(), parts.next()) else {
+            bail!("{}:{}: expected event_id,label,scenario", path.display(), n + 1);
+        };
+        let attack = match label.trim() {
+            "1" => true,
+            "0" => false,
+            other => bail!("{}:{}: label must be 0 or 1, not {other:?}", path.display(), n + 1),
+        };
+        let scenario = parts.next().unwrap_or("").trim().to_owned();
+        out.insert(id.trim().to_owned(), Truth { attack, scenario });
+    }
+    Ok(out)
+}
+
+/// Scans and evaluates (shared with `demo`); also returns the top findings.
+pub fn evaluate(
+    files: &[PathBuf],
+    labels: &HashMap<String, Truth>,
+    model: &FileModelSource,
+    min_severity: Severity,
+    limits: Limits,
+) -> Result<(Metrics, Vec<trailhound_core::Finding>)> {
+    let cfg = PipelineConfig {
+        limits,
+        min_alert_severity: min_severity,
+        keep_all: true,
+    };
+    let store = JsonlFindingStore::memory();
+    let alerts = StderrAlertSink { enabled: false };
+    let mut items = Vec::new();
+    let mut top: Vec<trailhound_core::Finding> = Vec::new();
+    let mut unlabelled = 0u64;
+    scan_files(files, model, &store, &alerts, &cfg, |_, report| {
+        for f in report.findings {
+            let truth = labels.get(&f.event_id);
+            if truth.is_none() {
+                unlabelled += 1;
+            }
+            let flagged = f.severity.is_some_and(|s| s >= min_severity);
+            items.push(Labelled {
+                rank: f.severity_score + f.score,
+                flagged,
+                attack: truth.is_some_and(|t| t.attack),
+                scenario: truth.map(|t| t.scenario.clone()).unwrap_or_default(),
+            });
+            if flagged {
+                top.push(f);
+            }
+        }
+        Ok(())
+    })?;
+    if unlabelled > 0 {
+        eprintln!("note: {unlabelled} events have no label and count as normal");
+    }
+    top.sort_by(|a, b| b.severity_score.total_cmp(&a.severity_score).then(b.score.total_cmp(&a.score)));
+    Ok((Metrics::compute(&items), top))
+}
+
+/// Prints metrics as tables.
+pub fn print_metrics(m: &Metrics, min_severity: Severity) {
+    let normal = m.fp + m.tn;
+    println!("Detection quality (flagged = severity >= {min_severity})");
+    println!("  events      {:>10}   attack {:>8}   normal {:>10}", m.tp + m.fp + m.fn_ + m.tn, m.tp + m.fn_, normal);
+    println!("  precision   {:>10.4}", m.precision);
+    println!("  recall      {:>10.4}", m.recall);
+    println!("  F1          {:>10.4}", m.f1);
+    println!("  ROC-AUC     {:>10.4}", m.roc_auc);
+    println!("  false alerts per 1,000 normal events {:>8.3}", m.false_alerts_per_1000);
+    println!();
+    println!("Confusion matrix        flagged   not flagged");
+    println!("  attack            {:>10}  {:>12}", m.tp, m.fn_);
+    println!("  normal            {:>10}  {:>12}", m.fp, m.tn);
+    println!();
+    println!("{:<30} {:>8} {:>8} {:>8}  {}", "scenario", "events", "flagged", "recall", "detected");
+    for (name, s) in &m.scenarios {
+        let recall = s.flagged as f64 / s.events.max(1) as f64;
+        let verdict = match (s.attack, s.flagged > 0) {
+            (true, true) => "yes",
+            (true, false) => "MISSED",
+            (false, true) => "false alert (hard negative)",
+            (false, false) => "quiet (hard negative)",
+        };
+        println!("{name:<30} {:>8} {:>8} {:>8.3}  {verdict}", s.events, s.flagged, recall);
+    }
+}
+
+/// Runs `eval`.
+pub fn run(a: Args) -> Result<ExitCode> {
+    let (files, _) = cloudtrail_files(&a.paths)?;
+    let labels = read_labels(&a.labels)?;
+    let model = FileModelSource::load(a.model.as_deref())?;
+    let limits = Limits {
+        max_decompressed_bytes: a.read.max_decompressed_bytes,
+        ..Limits::default()
+    };
+    let (m, _) = evaluate(&files, &labels, &model, a.min_severity, limits)?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&m)?);
+    } else {
+        print_metrics(&m, a.min_severity);
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,33 @@
+//! One module per subcommand.
+
+pub mod demo;
+pub mod eval;
+pub mod model;
+pub mod scan;
+pub mod simulate;
+pub mod train;
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+/// A progress bar on standard error (hidden when it is not a terminal).
+pub fn progress(len: u64, what: &str) -> ProgressBar {
+    let pb = ProgressBar::new(len);
+    let style = ProgressStyle::with_template("{msg:>10} [{bar:30}] {pos}/{len} files {elapsed} ({eta} left)")
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> ");
+    pb.set_style(style);
+    pb.set_message(what.to_owned());
+    pb
+}
+
+/// Runs a future whose ports are local (they never wait on I/O readiness).
+pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt.block_on(f),
+        // Building a current-thread runtime only fails when the OS refuses resources.
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            std::process::exit(2)
+        }
+    }
+}
