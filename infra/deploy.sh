@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Build and deploy the trailhound stack with AWS SAM.
+#
+#   infra/deploy.sh                      sam build + sam deploy (uses samconfig.toml if present,
+#                                        otherwise --guided asks for every parameter once)
+#   infra/deploy.sh --guided             force the guided prompts
+#   infra/deploy.sh --connect-bucket     after deploying with TrailBucketName=<existing bucket>:
+#                                        add the stack's queue to that bucket's event
+#                                        notifications, keeping the ones already there
+#   infra/deploy.sh -- ARGS...           extra arguments for sam deploy
+#                                        (e.g. -- --parameter-overrides AlertEmail=sec@example.com)
+#
+# Needs: sam (pip install aws-sam-cli), cargo-lambda (pip install cargo-lambda; it brings
+# zig through the ziglang package), the rustup target aarch64-unknown-linux-gnu, and AWS
+# credentials. STACK (default trailhound) and AWS_REGION pick the stack.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+STACK=${STACK:-trailhound}
+guided=""
+connect=""
+extra=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --guided) guided=1 ;;
+    --connect-bucket) connect=1 ;;
+    --) shift; extra=("$@"); break ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+need() { command -v "$1" >/dev/null 2>&1 || { echo "missing $1: $2" >&2; exit 1; }; }
+
+output() {
+  aws cloudformation describe-stacks --stack-name "$STACK" \
+    --query "Stacks[0].Outputs[?OutputKey=='$1'].OutputValue" --output text
+}
+
+connect_bucket() {
+  need aws "install the AWS CLI"
+  need python3 "python3 merges the notification configuration"
+  local bucket queue_arn current merged
+  bucket=$(output TrailBucket)
+  queue_arn=$(output CloudTrailQueueArn)
+  echo "==> adding $queue_arn to the event notifications of s3://$bucket"
+  current=$(aws s3api get-bucket-notification-configuration --bucket "$bucket" --output json)
+  # put-bucket-notification-configuration replaces the whole configuration: merge, never overwrite.
+  merged=$(QUEUE_ARN="$queue_arn" python3 -c '
+import json, os, sys
+conf = json.loads(sys.stdin.read() or "{}")
+conf.pop("ResponseMetadata", None)
+queues = conf.setdefault("QueueConfigurations", [])
+arn = os.environ["QUEUE_ARN"]
+if any(q.get("QueueArn") == arn for q in queues):
+    print("already", file=sys.stderr)
+else:
+    queues.append({"Id": "trailhound-cloudtrail", "QueueArn": arn, "Events": ["s3:ObjectCreated:*"],
+                   "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "AWSLogs/"},
+                                                      {"Name": "suffix", "Value": ".json.gz"}]}}})
+print(json.dumps(conf))
+' <<<"$current")
+  aws s3api put-bucket-notification-configuration --bucket "$bucket" \
+    --notification-configuration "$merged"
+  echo "==> s3://$bucket now notifies trailhound; S3 sent a test event that cloudtrail-ingest skips"
+}
+
+if [ -n "$connect" ]; then
+  connect_bucket
+  exit 0
+fi
+
+need sam "pip install aws-sam-cli"
+need cargo "install Rust with rustup"
+cargo lambda --help >/dev/null 2>&1 || { echo "missing cargo-lambda: pip install cargo-lambda" >&2; exit 1; }
+
+echo "==> sam build (cargo lambda, arm64)"
+sam build --parallel
+
+deploy_args=(--stack-name "$STACK" --capabilities CAPABILITY_IAM --resolve-s3)
+if [ -n "$guided" ] || [ ! -f samconfig.toml ]; then
+  deploy_args+=(--guided)
+fi
+echo "==> sam deploy ${deploy_args[*]} ${extra[*]}"
+sam deploy "${deploy_args[@]}" "${extra[@]}"
+
+echo "==> stack outputs"
+aws cloudformation describe-stacks --stack-name "$STACK" --query "Stacks[0].Outputs" --output table || true
