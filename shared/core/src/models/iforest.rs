@@ -14,7 +14,7 @@ mod build;
 mod layout;
 mod sklearn;
 
-use ndarray::ArrayView2;
+use ndarray::{ArrayView2, Axis, Slice};
 use serde::{Deserialize, Serialize};
 
 use layout::{Packed, Split};
@@ -117,6 +117,14 @@ const LANES: usize = 16;
 const GROUPS: usize = 8;
 /// Rows scored per pass over the forest.
 const BLOCK: usize = GROUPS * LANES;
+/// Widest row the batch kernel takes: its feature index is then one byte, loaded
+/// straight from the split and in range by construction. Wider rows are scored one by one.
+const FAST_FEATURES: usize = 256;
+/// Stride of a row in a lane group: 17 cache lines rather than 16, so the rows of a
+/// block spread over the L1 sets instead of piling onto a few.
+const ROW_STRIDE: usize = FAST_FEATURES + 16;
+/// `LANES` rows, row-major, each padded to `ROW_STRIDE`.
+type Group = [[f32; ROW_STRIDE]; LANES];
 
 impl IsolationForest {
     /// Trains a forest on the rows of `x` (all values finite).
@@ -187,13 +195,29 @@ impl IsolationForest {
         let nf = self.n_features();
         assert_eq!(x.ncols(), nf, "row width must equal n_features");
         assert_eq!(out.len(), x.nrows(), "one output per row");
-        let mut groups = vec![[0.0f32; LANES]; GROUPS * nf];
+        if nf > FAST_FEATURES {
+            for (o, row) in out.iter_mut().zip(x.rows()) {
+                *o = match row.as_slice() {
+                    Some(r) => self.score_row(r),
+                    None => self.score_row(&row.to_vec()),
+                };
+            }
+            return;
+        }
+        let mut groups = vec![[[0.0f32; ROW_STRIDE]; LANES]; GROUPS];
         let mut acc = [[0.0f64; LANES]; GROUPS];
         for (b, out_block) in out.chunks_mut(BLOCK).enumerate() {
             let n = out_block.len();
-            let groups = &mut groups[..n.div_ceil(LANES) * nf];
-            transpose(x, b * BLOCK, n, groups);
-            let acc = &mut acc[..n.div_ceil(LANES)];
+            let groups = &mut groups[..n.div_ceil(LANES)];
+            let lanes = groups.iter_mut().flat_map(|g| g.iter_mut());
+            // a last partial group keeps stale rows, whose sums are never read
+            let rows = x.slice_axis(Axis(0), Slice::from(b * BLOCK..b * BLOCK + n));
+            for (lane, row) in lanes.zip(rows.rows()) {
+                for (dst, &v) in lane.iter_mut().zip(row.iter()) {
+                    *dst = v;
+                }
+            }
+            let acc = &mut acc[..groups.len()];
             acc.fill([0.0; LANES]);
             // one kernel per stored depth, so tree sizes are constants
             match self.depth {
@@ -274,15 +298,14 @@ impl IsolationForest {
 
     /// Adds every row's path length in each tree to `acc`, tree by tree (the order
     /// scikit-learn sums in, so totals match bit for bit). `N = 2^depth`.
-    fn accumulate<const N: usize>(&self, groups: &[[f32; LANES]], acc: &mut [[f64; LANES]]) {
-        let nf = self.n_features();
+    fn accumulate<const N: usize>(&self, groups: &[Group], acc: &mut [[f64; LANES]]) {
         for (tree, leaves) in self.splits.chunks_exact(N).zip(self.leaves.chunks_exact(N)) {
             let (Ok(tree), Ok(leaves)) =
                 (<&[Split; N]>::try_from(tree), <&[f64; N]>::try_from(leaves))
             else {
                 continue; // unreachable: chunks are exactly N long
             };
-            for (group, a) in groups.chunks_exact(nf).zip(acc.iter_mut()) {
+            for (group, a) in groups.iter().zip(acc.iter_mut()) {
                 walk(tree, leaves, group, a);
             }
         }
@@ -300,33 +323,15 @@ impl IsolationForest {
     }
 }
 
-/// Copies rows `start..start + n` of `x` into lane groups, feature-major
-/// (`groups[g * nf + f][r]` is feature `f` of row `g * LANES + r`); a last partial group
-/// is padded with zero rows, whose scores are never read.
-fn transpose(x: ArrayView2<'_, f32>, start: usize, n: usize, groups: &mut [[f32; LANES]]) {
-    let nf = x.ncols();
-    for (g, group) in groups.chunks_exact_mut(nf).enumerate() {
-        for r in 0..LANES {
-            let i = g * LANES + r;
-            if i < n {
-                for (f, &v) in x.row(start + i).iter().enumerate() {
-                    group[f][r] = v;
-                }
-            } else {
-                group.iter_mut().for_each(|lanes| lanes[r] = 0.0);
-            }
-        }
-    }
-}
-
 /// Walks one lane group through one tree stored at depth `log2(N)` and adds each row's
-/// leaf value to `acc`. The rows are independent, so their loads overlap; `% N` on a
-/// power of two is a mask that also proves every index in range.
+/// leaf value to `acc`. The rows are independent, so their loads overlap. `% N` and
+/// `% FAST_FEATURES` are masks (a byte load for the feature) that prove every index in
+/// range; they never change a valid index (features are checked below `n_features`).
 #[inline(always)]
 fn walk<const N: usize>(
     tree: &[Split; N],
     leaves: &[f64; N],
-    group: &[[f32; LANES]],
+    group: &Group,
     acc: &mut [f64; LANES],
 ) {
     let mut slot = [1usize; LANES];
@@ -334,7 +339,7 @@ fn walk<const N: usize>(
     while width < N {
         slot = std::array::from_fn(|r| {
             let split = tree[slot[r] % N];
-            let v = group[split.feature as usize][r];
+            let v = group[r][split.feature as usize % FAST_FEATURES];
             2 * slot[r] + goes_right(v, split.threshold)
         });
         width *= 2;
@@ -491,6 +496,35 @@ mod tests {
             .collect();
         assert_eq!(batch, rows);
         assert_eq!(batch, strided);
+    }
+
+    #[test]
+    fn rows_wider_than_the_batch_kernel_score_one_by_one() {
+        let x = cloud(200, FAST_FEATURES + 3, 8);
+        let f = IsolationForest::fit(x.view(), &params(6)).unwrap();
+        let rows: Vec<f64> = x
+            .rows()
+            .into_iter()
+            .map(|r| f.score_row(r.as_slice().unwrap()))
+            .collect();
+        assert_eq!(f.score(x.view()), rows);
+    }
+
+    #[test]
+    fn deeper_forests_use_their_own_kernel() {
+        let x = cloud(3000, 4, 12);
+        let p = IsolationForestParams {
+            max_samples: 1000,
+            ..params(9)
+        };
+        let f = IsolationForest::fit(x.view(), &p).unwrap();
+        assert_eq!(f.depth, 10);
+        let rows: Vec<f64> = x
+            .rows()
+            .into_iter()
+            .map(|r| f.score_row(r.as_slice().unwrap()))
+            .collect();
+        assert_eq!(f.score(x.view()), rows);
     }
 
     #[test]
