@@ -1,31 +1,18 @@
-//! Attack scripts on data and exposure: secret harvesting, S3 exfiltration, snapshot
-//! sharing, reconnaissance with stolen keys, world-open security groups and a public
-//! Lambda backdoor.
+//! Collection, exfiltration and impact: secrets harvested, a bucket opened and
+//! drained, snapshots shared out, and KMS keys scheduled for deletion.
 
-use super::calls::{benign_failure, s3_object};
-use super::catalog::{self, EC2, LAMBDA, RDS, S3, SECRETS, SSM, STS, draw, resolve};
+use super::calls::s3_object;
+use super::catalog::{EC2, KMS, RDS, S3, SECRETS, SSM, STS};
 use super::identity::aws_account;
 use super::ids::{alnum, hex, uuid4};
-use super::normal::Who;
-use super::params::build;
-use super::record::{Call, Identity};
-use super::scenarios::{Play, attacker_ip, odd_agent};
+use super::record::Call;
+use super::scenarios::{Play, attacker_ip, odd_agent, principal_identity, who};
 use super::timefmt::{console_date, iso};
-use super::world::{EXTERNAL_ACCOUNT, one};
+use super::world::EXTERNAL_ACCOUNT;
 use rand::Rng;
 use serde_json::{Value, json};
 
 type Res = Result<(), serde_json::Error>;
-
-fn who<'a>(identity: &'a Identity, ip: &'a str, ua: &'a str) -> Who<'a> {
-    Who {
-        identity,
-        ip,
-        ua,
-        console: false,
-        vpce: None,
-    }
-}
 
 /// Credentials of the API task role (taken through SSRF) used from outside: every
 /// secret and decrypted parameter read within minutes, some denied.
@@ -243,183 +230,45 @@ pub(crate) fn snapshot_exposure(play: &mut Play<'_, '_>) -> Res {
     Ok(())
 }
 
-/// What a stolen key is tried against: identity first, then every service.
-const RECON: &[(&str, f64)] = &[
-    ("iam:ListUsers", 2.0),
-    ("iam:ListRoles", 2.0),
-    ("iam:ListPolicies", 1.0),
-    ("iam:ListGroups", 1.0),
-    ("s3:ListBuckets", 2.0),
-    ("s3:GetBucketAcl", 2.0),
-    ("s3:GetBucketPolicy", 2.0),
-    ("ec2:DescribeInstances", 4.0),
-    ("ec2:DescribeSecurityGroups", 2.0),
-    ("ec2:DescribeVpcs", 2.0),
-    ("ec2:DescribeSnapshots", 2.0),
-    ("ec2:DescribeImages", 1.0),
-    ("ec2:DescribeVolumes", 1.0),
-    ("lambda:ListFunctions20150331", 2.0),
-    ("rds:DescribeDBInstances", 2.0),
-    ("secretsmanager:ListSecrets", 2.0),
-    ("ssm:DescribeParameters", 2.0),
-    ("dynamodb:ListTables", 2.0),
-    ("kms:ListKeys", 1.0),
-    ("cloudtrail:DescribeTrails", 1.0),
-    ("guardduty:ListDetectors", 1.0),
-    ("organizations:DescribeOrganization", 1.0),
-    ("ecr:DescribeRepositories", 1.0),
-    ("sns:ListTopics", 1.0),
-    ("sqs:ListQueues", 1.0),
-    ("route53:ListHostedZones", 1.0),
-    ("cloudformation:ListStacks", 1.0),
-    ("ecs:ListClusters", 1.0),
-    ("logs:DescribeLogGroups", 1.0),
-];
-
-/// The on-premises backup key (leaked from a repository) enumerates the account in
-/// every region; it may only use S3, so most calls are denied.
-pub(crate) fn recon_burst(play: &mut Play<'_, '_>) -> Res {
-    let id = play
-        .world
-        .principals
-        .iter()
-        .find(|p| p.name == "svc-backup-onprem")
-        .map(|p| p.identity.clone())
-        .unwrap_or_default();
-    let ip = attacker_ip(play.rng);
-    let ua = odd_agent(play.rng);
-    let w = who(&id, &ip, ua);
-    let user = id.user_name.clone().unwrap_or_default();
-    play.step(
-        &w,
-        &Call::new(STS, "GetCallerIdentity", true, Value::Null),
-        1..5,
-    )?;
-    play.step(
-        &w,
-        &Play::denied(
-            Call::new(catalog::IAM, "GetUser", true, json!({"userName": user})),
-            &id,
-        ),
-        0..3,
-    )?;
-    play.step(
-        &w,
-        &Play::denied(
-            Call::new(
-                catalog::IAM,
-                "ListAttachedUserPolicies",
-                true,
-                json!({"userName": user}),
-            ),
-            &id,
-        ),
-        0..3,
-    )?;
-    play.step(
-        &w,
-        &Play::denied(
-            Call::new(
-                catalog::IAM,
-                "GetAccountAuthorizationDetails",
-                true,
-                json!({"filter": ["User", "Role", "Group", "LocalManagedPolicy"]}),
-            ),
-            &id,
-        ),
-        0..3,
-    )?;
-    let mix = resolve(RECON);
-    let regions = play.world.regions.clone();
-    for _ in 0..play.rng.random_range(100..250) {
-        let region = regions[play.rng.random_range(0..regions.len())].clone();
-        let api = draw(play.rng, &mix);
-        let t = play.t;
-        let mut call = build(play.world, &region, api, t, play.rng);
-        call = if call.source == S3 && call.name != "GetBucketPolicy" {
-            call
-        } else if play.rng.random_bool(0.9) {
-            Play::denied(call, &id)
-        } else {
-            let (code, msg) = benign_failure(&call, play.rng);
-            call.fail(&code, msg)
-        };
-        play.step_in(&region, &w, &call, 0..3)?;
-    }
-    Ok(())
-}
-
-/// A phished developer session opens SSH and RDP to the internet.
-pub(crate) fn sg_open_world(play: &mut Play<'_, '_>) -> Res {
-    let ip = attacker_ip(play.rng);
-    let id = play.sso_sign_in("dave.okafor", &ip, super::scenarios::ATTACKER_BROWSER)?;
-    let ua = odd_agent(play.rng);
-    let w = who(&id, &ip, ua);
-    let sg = one(play.rng, &play.world.res.security_groups).to_owned();
-    let acct = play.world.account.clone();
-    play.step(
-        &w,
-        &Call::new(
-            EC2,
-            "DescribeSecurityGroups",
-            true,
-            json!({"securityGroupSet": {}, "securityGroupIdSet": {}, "filterSet": {}}),
-        ),
-        5..40,
-    )?;
-    for port in [22, 3389] {
-        let perms = json!({"items": [{"ipProtocol": "tcp", "fromPort": port, "toPort": port, "groups": {}, "ipRanges": {"items": [{"cidrIp": "0.0.0.0/0"}]}, "ipv6Ranges": {"items": [{"cidrIpv6": "::/0"}]}, "prefixListIds": {}}]});
-        let rule = json!({"requestId": uuid4(play.rng), "_return": true, "securityGroupRuleSet": {"items": [{"groupOwnerId": acct, "groupId": sg, "securityGroupRuleId": format!("sgr-0{}", hex(play.rng, 16)), "isEgress": false, "ipProtocol": "tcp", "fromPort": port, "toPort": port, "cidrIpv4": "0.0.0.0/0"}]}});
-        play.step(
-            &w,
-            &Call::new(
-                EC2,
-                "AuthorizeSecurityGroupIngress",
-                false,
-                json!({"groupId": sg, "ipPermissions": perms}),
-            )
-            .respond(rule),
-            5..60,
-        )?;
-    }
-    Ok(())
-}
-
-/// Stolen CI session makes a function invocable by anyone and gives it a public URL.
-pub(crate) fn lambda_backdoor(play: &mut Play<'_, '_>) -> Res {
-    let id = play.role_session("github-actions-terraform");
+/// An admin's stolen key disables KMS keys and schedules them for deletion.
+pub(crate) fn kms_key_deletion(play: &mut Play<'_, '_>) -> Res {
+    let id = principal_identity(play, "bob.schulz");
     let ip = attacker_ip(play.rng);
     let ua = odd_agent(play.rng);
     let w = who(&id, &ip, ua);
     let region = play.region.clone();
-    let f = one(play.rng, &play.world.res.functions).to_owned();
-    let arn = play.world.function_arn(&region, &f);
+    let keys: Vec<String> = play
+        .world
+        .res
+        .keys
+        .iter()
+        .take(3)
+        .map(|k| play.world.key_arn(&region, k))
+        .collect();
     play.step(
         &w,
-        &Call::new(LAMBDA, "ListFunctions20150331", true, Value::Null),
-        3..20,
+        &Call::new(KMS, "ListKeys", true, json!({"limit": 1000})),
+        2..10,
     )?;
     play.step(
         &w,
-        &Call::new(
-            LAMBDA,
-            "GetFunction20150331v2",
-            true,
-            json!({"functionName": f}),
-        ),
-        5..30,
+        &Call::new(KMS, "ListAliases", true, json!({"limit": 100})),
+        2..10,
     )?;
-    let statement = format!(
-        "{{\"Sid\":\"public-invoke\",\"Effect\":\"Allow\",\"Principal\":\"*\",\"Action\":\"lambda:InvokeFunction\",\"Resource\":\"{arn}\"}}"
-    );
-    play.step(&w, &Call::new(LAMBDA, "AddPermission20150331v2", false, json!({"functionName": f, "statementId": "public-invoke", "action": "lambda:InvokeFunction", "principal": "*"})).respond(json!({"statement": statement})), 3..20)?;
-    let url = format!(
-        "https://{}.lambda-url.{region}.on.aws/",
-        alnum(play.rng, 32).to_lowercase()
-    );
-    play.step(&w, &Call::new(LAMBDA, "CreateFunctionUrlConfig20211031", false, json!({"functionName": f, "authType": "NONE"})).respond(json!({"functionUrl": url, "functionArn": arn, "authType": "NONE", "creationTime": iso(play.t).replace('Z', ".000000Z")})), 3..20)?;
-    play.step(&w, &Call::new(LAMBDA, "AddPermission20150331v2", false, json!({"functionName": f, "statementId": "FunctionURLAllowPublicAccess", "action": "lambda:InvokeFunctionUrl", "principal": "*", "functionUrlAuthType": "NONE"})).respond(json!({"statement": statement.replace("InvokeFunction\"", "InvokeFunctionUrl\"")})), 20..120)?;
-    let bucket = play.world.res.artifact_bucket.clone();
-    let object = format!("tmp/{}.zip", hex(play.rng, 8));
-    play.step(&w, &Call::new(LAMBDA, "UpdateFunctionCode20150331v2", false, json!({"functionName": f, "s3Bucket": bucket, "s3Key": object, "publish": false})).respond(json!({"functionName": f, "functionArn": arn, "lastModified": console_date(play.t), "state": "Active"})), 1..2)
+    for key in &keys {
+        let res = json!([{"accountId": play.world.account, "type": "AWS::KMS::Key", "ARN": key}]);
+        play.step(
+            &w,
+            &Call::new(KMS, "DescribeKey", true, json!({"keyId": key})).resources(res.clone()),
+            1..5,
+        )?;
+        play.step(
+            &w,
+            &Call::new(KMS, "DisableKey", false, json!({"keyId": key})).resources(res.clone()),
+            1..5,
+        )?;
+        let deletion = console_date(play.t + 7 * 86_400);
+        play.step(&w, &Call::new(KMS, "ScheduleKeyDeletion", false, json!({"keyId": key, "pendingWindowInDays": 7})).respond(json!({"keyId": key, "deletionDate": deletion, "keyState": "PendingDeletion", "pendingWindowInDays": 7})).resources(res), 3..20)?;
+    }
+    Ok(())
 }

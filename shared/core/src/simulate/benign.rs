@@ -5,12 +5,12 @@
 use super::agents::PY_LAMBDA;
 use super::calls::{access_denied, console_login, login_to};
 use super::catalog::{EC2, IAM, KMS, LAMBDA, LOGS, RDS, S3, find};
+use super::ci::terraform;
 use super::identity::iam_user;
 use super::ids::{hex, iam_id, pick, uuid4};
 use super::normal::Who;
 use super::params::build;
-use super::pipelines::terraform;
-use super::population::OFFICE_US;
+use super::people::OFFICE_US;
 use super::record::{Call, Identity};
 use super::scenarios::Play;
 use super::timefmt::{console_date, iso};

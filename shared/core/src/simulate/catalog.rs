@@ -259,8 +259,11 @@ pub(crate) fn draw(rng: &mut SimRng, mix: &[(usize, f64)]) -> usize {
     mix.get(pick_weighted(rng, &weights)).map_or(0, |m| m.0)
 }
 
+/// Catalogue indices with relative weights.
+pub(crate) type Mix = Vec<(usize, f64)>;
+
 /// The operations of one service, split into reads and writes, with their weights.
-pub(crate) fn service_mix(source: &str) -> (Vec<(usize, f64)>, Vec<(usize, f64)>) {
+pub(crate) fn service_mix(source: &str) -> (Mix, Mix) {
     let mut reads = Vec::new();
     let mut writes = Vec::new();
     for (i, a) in APIS.iter().enumerate() {

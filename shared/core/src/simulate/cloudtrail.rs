@@ -252,3 +252,284 @@ pub fn write_dir(cfg: &SimConfig, dir: &Path) -> std::io::Result<SimSummary> {
     labels.flush()?;
     Ok(summary)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use flate2::read::GzDecoder;
+    use serde_json::Value;
+    use std::collections::BTreeSet;
+    use std::io::Read;
+
+    type Run = (Vec<SimObject>, Vec<Label>, SimSummary);
+
+    fn small(seed: u64, days: u32, events_per_day: u32) -> SimConfig {
+        SimConfig {
+            seed,
+            days,
+            events_per_day,
+            ..SimConfig::default()
+        }
+    }
+
+    fn run(cfg: &SimConfig) -> Result<Run, SimError> {
+        let mut objects = Vec::new();
+        let mut labels = Vec::new();
+        let summary = generate(
+            cfg,
+            |o| -> Result<(), SimError> {
+                objects.push(o);
+                Ok(())
+            },
+            |l| -> Result<(), SimError> {
+                labels.push(l);
+                Ok(())
+            },
+        )?;
+        Ok((objects, labels, summary))
+    }
+
+    fn gunzip(body: &[u8]) -> Result<Value, Box<dyn std::error::Error>> {
+        let mut s = String::new();
+        GzDecoder::new(body).read_to_string(&mut s)?;
+        Ok(serde_json::from_str(&s)?)
+    }
+
+    fn records(objects: &[SimObject]) -> Result<Vec<Value>, Box<dyn std::error::Error>> {
+        let mut out = Vec::new();
+        for o in objects.iter().filter(|o| o.key.contains("/CloudTrail/")) {
+            let doc = gunzip(&o.body)?;
+            let recs = doc
+                .get("Records")
+                .and_then(Value::as_array)
+                .ok_or("no Records array")?;
+            out.extend(recs.iter().cloned());
+        }
+        Ok(out)
+    }
+
+    #[test]
+    fn same_seed_gives_identical_bytes_and_another_seed_does_not() -> Result<(), SimError> {
+        let a = run(&small(7, 1, 400))?;
+        let b = run(&small(7, 1, 400))?;
+        assert_eq!(a.0, b.0);
+        assert_eq!(a.1, b.1);
+        assert_eq!(a.2, b.2);
+        let c = run(&small(8, 1, 400))?;
+        assert_ne!(a.0, c.0);
+        Ok(())
+    }
+
+    #[test]
+    fn keys_follow_the_cloudtrail_layout() -> Result<(), Box<dyn std::error::Error>> {
+        let (objects, _, summary) = run(&small(3, 2, 300))?;
+        assert_eq!(objects.len(), summary.objects);
+        let (mut logs, mut digests) = (0, 0);
+        for o in &objects {
+            let parts: Vec<&str> = o.key.split('/').collect();
+            assert_eq!(parts.len(), 8, "{}", o.key);
+            assert_eq!(&parts[..2], &["AWSLogs", "123456789012"], "{}", o.key);
+            let (kind, region, date, file) = (parts[2], parts[3], parts[4..7].join(""), parts[7]);
+            let rest = file
+                .strip_prefix(&format!("123456789012_{kind}_{region}_"))
+                .ok_or_else(|| format!("bad file name prefix: {}", o.key))?;
+            assert!(
+                rest.starts_with(&date),
+                "file date matches its folder: {}",
+                o.key
+            );
+            assert!(rest.ends_with(".json.gz"), "{}", o.key);
+            let stamp = rest.trim_end_matches(".json.gz");
+            match kind {
+                "CloudTrail" => {
+                    logs += 1;
+                    let (ts, suffix) = stamp
+                        .split_once('_')
+                        .ok_or_else(|| format!("no suffix: {}", o.key))?;
+                    assert_eq!(ts.len(), "20240304T1015Z".len(), "{}", o.key);
+                    assert_eq!(suffix.len(), 16, "{}", o.key);
+                    assert!(
+                        suffix.bytes().all(|b| b.is_ascii_alphanumeric()),
+                        "{}",
+                        o.key
+                    );
+                }
+                "CloudTrail-Digest" => {
+                    digests += 1;
+                    assert_eq!(stamp.len(), "20240304T101530Z".len(), "{}", o.key);
+                }
+                other => return Err(format!("unexpected kind {other} in {}", o.key).into()),
+            }
+        }
+        assert!(logs > 0);
+        // 24 digests per region per day, for the five default regions.
+        assert_eq!(digests, 2 * 24 * 5);
+        Ok(())
+    }
+
+    #[test]
+    fn bodies_are_record_documents_with_the_core_fields() -> Result<(), Box<dyn std::error::Error>>
+    {
+        let (objects, labels, summary) = run(&small(5, 1, 500))?;
+        let recs = records(&objects)?;
+        assert_eq!(recs.len(), summary.events);
+        assert_eq!(labels.len(), summary.events);
+        for r in &recs {
+            for field in [
+                "eventID",
+                "eventTime",
+                "eventSource",
+                "eventName",
+                "eventVersion",
+                "userIdentity",
+                "awsRegion",
+                "recipientAccountId",
+            ] {
+                assert!(r.get(field).is_some(), "{field} missing in {r}");
+            }
+        }
+        for o in objects
+            .iter()
+            .filter(|o| o.key.contains("CloudTrail-Digest"))
+        {
+            let d = gunzip(&o.body)?;
+            for field in [
+                "awsAccountId",
+                "digestStartTime",
+                "digestEndTime",
+                "digestS3Bucket",
+                "digestS3Object",
+                "logFiles",
+            ] {
+                assert!(
+                    d.get(field).is_some(),
+                    "{field} missing in digest {}",
+                    o.key
+                );
+            }
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn every_attack_is_labelled_and_its_events_are_in_the_logs()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let (objects, labels, summary) = run(&small(11, 2, 300))?;
+        let ids: BTreeSet<String> = records(&objects)?
+            .iter()
+            .filter_map(|r| r.get("eventID").and_then(Value::as_str).map(str::to_owned))
+            .collect();
+        for s in Scenario::all() {
+            let mine: Vec<&Label> = labels.iter().filter(|l| l.scenario == s.name()).collect();
+            assert!(!mine.is_empty(), "{s} has no events");
+            assert!(mine.iter().all(|l| l.label == s.label()), "{s} mislabelled");
+            assert!(
+                mine.iter().all(|l| ids.contains(&l.event_id)),
+                "{s} labels an event not in the logs"
+            );
+        }
+        assert!(
+            labels
+                .iter()
+                .filter(|l| l.scenario.is_empty())
+                .all(|l| l.label == 0)
+        );
+        assert_eq!(
+            summary.attack_events,
+            labels.iter().filter(|l| l.label == 1).count()
+        );
+        assert_eq!(summary.scenarios.len(), Scenario::all().len());
+        Ok(())
+    }
+
+    #[test]
+    fn every_identity_type_appears_in_two_days() -> Result<(), Box<dyn std::error::Error>> {
+        let (objects, _, _) = run(&small(1, 2, 2_000))?;
+        let mut seen = BTreeSet::new();
+        let mut ips = BTreeSet::new();
+        for r in records(&objects)? {
+            let id = r.get("userIdentity").ok_or("no identity")?;
+            seen.insert(
+                id.get("type")
+                    .and_then(Value::as_str)
+                    .unwrap_or("(service event)")
+                    .to_owned(),
+            );
+            let ip = r
+                .get("sourceIPAddress")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            ips.insert(if ip.contains(':') {
+                "v6"
+            } else if ip.ends_with("amazonaws.com") || ip == "AWS Internal" {
+                "service"
+            } else {
+                "v4"
+            });
+        }
+        for t in [
+            "IAMUser",
+            "AssumedRole",
+            "Root",
+            "AWSService",
+            "FederatedUser",
+            "AWSAccount",
+            "SAMLUser",
+            "WebIdentityUser",
+            "(service event)",
+        ] {
+            assert!(seen.contains(t), "{t} missing from {seen:?}");
+        }
+        assert_eq!(ips.len(), 3, "{ips:?}");
+        Ok(())
+    }
+
+    #[test]
+    fn write_dir_writes_objects_and_one_label_row_per_record()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let mut cfg = small(2, 1, 200);
+        cfg.scenarios = vec![Scenario::RootUsage, Scenario::BenignNewAdmin];
+        cfg.digests = false;
+        let summary = write_dir(&cfg, dir.path())?;
+        let csv = std::fs::read_to_string(dir.path().join("labels.csv"))?;
+        let mut lines = csv.lines();
+        assert_eq!(lines.next(), Some("event_id,label,scenario"));
+        assert_eq!(lines.count(), summary.events);
+        assert!(csv.contains(",1,root-usage\n") && csv.contains(",0,benign-new-admin\n"));
+        assert!(
+            !dir.path()
+                .join("AWSLogs/123456789012/CloudTrail-Digest")
+                .exists()
+        );
+        assert!(
+            dir.path()
+                .join("AWSLogs/123456789012/CloudTrail/us-east-1/2024/03/04")
+                .is_dir()
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn rejects_configs_that_cannot_be_a_trail() {
+        for cfg in [
+            SimConfig {
+                days: 0,
+                ..SimConfig::default()
+            },
+            SimConfig {
+                account: "12345".into(),
+                ..SimConfig::default()
+            },
+            SimConfig {
+                start: 1_709_510_401,
+                ..SimConfig::default()
+            },
+        ] {
+            assert!(matches!(
+                generate(&cfg, |_| Ok::<(), SimError>(()), |_| Ok(())),
+                Err(SimError::Config(_))
+            ));
+        }
+    }
+}

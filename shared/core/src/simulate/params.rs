@@ -25,7 +25,39 @@ pub(crate) fn build(w: &World, region: &str, api: usize, t: i64, rng: &mut SimRn
     if let Some(r) = resources(w, region, a, &call.params) {
         call = call.resources(r);
     }
-    call
+    match standing_failure(a, &call.params) {
+        Some((code, msg)) => call.fail(code, msg),
+        None => call,
+    }
+}
+
+/// Failures that are facts about the account, not accidents: a bucket without a
+/// policy answers `NoSuchBucketPolicy` to everyone, every time.
+fn standing_failure(a: &Api, params: &Value) -> Option<(&'static str, String)> {
+    let name_of = |k: &str| params.get(k).and_then(Value::as_str).unwrap_or_default();
+    let fnv = |s: &str| {
+        s.bytes().fold(0x811c_9dc5_u32, |h, b| {
+            (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+        })
+    };
+    match (short(a.source), a.name) {
+        ("s3", "GetBucketPolicy") if fnv(name_of("bucketName")) % 5 < 3 => Some((
+            "NoSuchBucketPolicy",
+            "The bucket policy does not exist".to_owned(),
+        )),
+        ("s3", "GetBucketTagging") if fnv(name_of("bucketName")) % 4 == 0 => {
+            Some(("NoSuchTagSet", "The TagSet does not exist".to_owned()))
+        }
+        ("lambda", "GetPolicy20150331v2") if fnv(name_of("functionName")) % 2 == 0 => Some((
+            "ResourceNotFoundException",
+            "The resource you requested does not exist.".to_owned(),
+        )),
+        ("iam", "GetRolePolicy") if fnv(name_of("roleName")) % 3 == 0 => Some((
+            "NoSuchEntity",
+            "The role policy with name inline-access cannot be found.".to_owned(),
+        )),
+        _ => None,
+    }
 }
 
 fn s3_params(bucket: &str, region: &str, sub: Option<&str>) -> Value {

@@ -12,7 +12,7 @@ use super::record::{Call, Event, Identity};
 use super::scenario::Scenario;
 use super::timefmt::{DAY, iso, weekday};
 use super::world::World;
-use super::{attacks, attacks_data, benign};
+use super::{attacks_access, attacks_data, attacks_evasion, attacks_persistence, benign};
 use rand::Rng;
 use std::ops::Range;
 
@@ -35,6 +35,48 @@ pub(crate) fn attacker_ip(rng: &mut SimRng) -> String {
         5 => format!("2a0b:f4c2:2::{:x}", rng.random_range(1..0xffff_u32)),
         _ => format!("5.188.206.{}", rng.random_range(1..255)),
     }
+}
+
+/// A caller outside the console.
+pub(crate) fn who<'a>(identity: &'a Identity, ip: &'a str, ua: &'a str) -> Who<'a> {
+    Who {
+        identity,
+        ip,
+        ua,
+        console: false,
+        vpce: None,
+    }
+}
+
+/// A caller in a console session.
+pub(crate) fn console<'a>(identity: &'a Identity, ip: &'a str, ua: &'a str) -> Who<'a> {
+    Who {
+        identity,
+        ip,
+        ua,
+        console: true,
+        vpce: None,
+    }
+}
+
+/// The base identity of principal `name` (its long-term key for IAM users).
+pub(crate) fn principal_identity(play: &Play<'_, '_>, name: &str) -> Identity {
+    play.world
+        .principals
+        .iter()
+        .find(|p| p.name == name)
+        .map(|p| p.identity.clone())
+        .unwrap_or_default()
+}
+
+/// `sts:GetCallerIdentity`, the first thing anyone does with new credentials.
+pub(crate) fn caller_identity() -> Call {
+    Call::new(
+        super::catalog::STS,
+        "GetCallerIdentity",
+        true,
+        serde_json::Value::Null,
+    )
 }
 
 /// A scripting or pentest client.
@@ -218,21 +260,21 @@ pub(crate) fn render(
         region,
     };
     match s {
-        Scenario::LoggingTampering => attacks::logging_tampering(&mut play)?,
-        Scenario::GuarddutyDisable => attacks::guardduty_disable(&mut play)?,
-        Scenario::IamBackdoorUser => attacks::iam_backdoor_user(&mut play)?,
-        Scenario::IamBackdoorRole => attacks::iam_backdoor_role(&mut play)?,
-        Scenario::AccessKeyOtherUser => attacks::access_key_other_user(&mut play)?,
-        Scenario::RootUsage => attacks::root_usage(&mut play)?,
-        Scenario::ConsoleBruteForce => attacks::console_brute_force(&mut play)?,
-        Scenario::KmsKeyDeletion => attacks::kms_key_deletion(&mut play)?,
-        Scenario::LeaveOrganization => attacks::leave_organization(&mut play)?,
+        Scenario::LoggingTampering => attacks_evasion::logging_tampering(&mut play)?,
+        Scenario::GuarddutyDisable => attacks_evasion::guardduty_disable(&mut play)?,
+        Scenario::IamBackdoorUser => attacks_persistence::iam_backdoor_user(&mut play)?,
+        Scenario::IamBackdoorRole => attacks_persistence::iam_backdoor_role(&mut play)?,
+        Scenario::AccessKeyOtherUser => attacks_persistence::access_key_other_user(&mut play)?,
+        Scenario::RootUsage => attacks_access::root_usage(&mut play)?,
+        Scenario::ConsoleBruteForce => attacks_access::console_brute_force(&mut play)?,
+        Scenario::KmsKeyDeletion => attacks_data::kms_key_deletion(&mut play)?,
+        Scenario::LeaveOrganization => attacks_evasion::leave_organization(&mut play)?,
         Scenario::SecretsHarvest => attacks_data::secrets_harvest(&mut play)?,
         Scenario::S3Exfiltration => attacks_data::s3_exfiltration(&mut play)?,
         Scenario::SnapshotExposure => attacks_data::snapshot_exposure(&mut play)?,
-        Scenario::ReconBurst => attacks_data::recon_burst(&mut play)?,
-        Scenario::SgOpenWorld => attacks_data::sg_open_world(&mut play)?,
-        Scenario::LambdaBackdoor => attacks_data::lambda_backdoor(&mut play)?,
+        Scenario::ReconBurst => attacks_access::recon_burst(&mut play)?,
+        Scenario::SgOpenWorld => attacks_evasion::sg_open_world(&mut play)?,
+        Scenario::LambdaBackdoor => attacks_persistence::lambda_backdoor(&mut play)?,
         Scenario::BenignNewAdmin => benign::new_admin(&mut play)?,
         Scenario::BenignTerraformApply => benign::terraform_apply(&mut play)?,
         Scenario::BenignSecurityAudit => benign::security_audit(&mut play)?,

@@ -3,7 +3,8 @@
 //! so every day and every scenario names the same resources.
 
 use super::ids::{SimRng, alnum, hex, lower, pick, stream, uuid4};
-use super::population::{Principal, population};
+use super::population::Principal;
+use super::roster::population;
 use rand::Rng;
 
 /// The organisation's own disaster-recovery account (a trusted share target).
