@@ -11,10 +11,12 @@
 use super::{FeatureDef, fnv1a, schema_hash};
 use crate::intern::Sym;
 use crate::rules::builtin;
-use crate::sources::cloudtrail::{CtBatch, CtEvent, ErrorClass, IdentityType, IpClass, UaFamily, network_of};
+use crate::sources::cloudtrail::{
+    CtBatch, CtEvent, ErrorClass, IdentityType, IpClass, UaFamily, network_of,
+};
 use crate::timefmt;
 use ndarray::Array2;
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -33,6 +35,14 @@ macro_rules! schema {
         pub enum Col { $( $idx, )* }
         /// The columns, in order.
         pub const FEATURES: &[FeatureDef] = &[ $( FeatureDef { name: $name, meaning: $meaning, range: $range }, )* ];
+        impl Col {
+            /// Every column, in order.
+            pub const ALL: &[Col] = &[ $( Col::$idx, )* ];
+            /// The column at an index.
+            pub fn at(index: usize) -> Option<Col> {
+                Self::ALL.get(index).copied()
+            }
+        }
     };
 }
 
@@ -64,6 +74,8 @@ schema! {
     RegionRarity = "region_rarity", "-log10 share of training events in this region", "0–7";
     NewAction = "new_action", "1 when this principal never made this call in training", "0/1";
     NewNetwork = "new_network", "1 when this principal never called from this network (/24, /48) in training", "0/1";
+    NewClient = "new_client", "1 when this principal never used this user-agent family in training", "0/1";
+    PublicUnusual = "public_unusual", "for a call from a public address: 1 minus the share of this principal's training calls from public addresses (1 for an unseen principal); 0 otherwise", "0–1";
     IpService = "ip_service", "source is an AWS service name", "0/1";
     IpPrivate = "ip_private", "source is a private (VPC) address", "0/1";
     IpPublic = "ip_public", "source is a public IPv4 or IPv6 address", "0/1";
@@ -71,6 +83,7 @@ schema! {
     PrincipalEvents = "principal_events", "log10(1 + events by this principal in the file)", "0–6";
     PrincipalActions = "principal_actions", "log10(1 + distinct eventNames by this principal in the file)", "0–4";
     PrincipalErrorRatio = "principal_error_ratio", "share of this principal's events in the file that failed", "0–1";
+    PrincipalBurst = "principal_burst", "log10(1 + events by this principal with this eventName in the file)", "0–6";
     LoginFailed = "login_failed", "1 for a failed console sign-in", "0/1";
 }
 
@@ -101,6 +114,10 @@ pub struct CloudTrailEncoder {
     pub principal_actions: BTreeSet<u64>,
     /// FNV-1a hashes of (principal, network) pairs seen.
     pub principal_networks: BTreeSet<u64>,
+    /// FNV-1a hashes of (principal, user-agent family) pairs seen.
+    pub principal_clients: BTreeSet<u64>,
+    /// Events per principal from public addresses.
+    pub principal_public: BTreeMap<String, u64>,
 }
 
 impl CloudTrailEncoder {
@@ -110,12 +127,23 @@ impl CloudTrailEncoder {
             self.n += 1;
             self.hours[usize::from(timefmt::hour_of_day(e.time))] += 1;
             *self.names.entry(batch.str(e.name).to_owned()).or_default() += 1;
-            *self.sources.entry(batch.str(e.source).to_owned()).or_default() += 1;
-            *self.principals.entry(batch.str(e.principal).to_owned()).or_default() += 1;
-            *self.regions.entry(batch.str(e.region).to_owned()).or_default() += 1;
+            *self
+                .sources
+                .entry(batch.str(e.source).to_owned())
+                .or_default() += 1;
+            *self
+                .principals
+                .entry(batch.str(e.principal).to_owned())
+                .or_default() += 1;
+            *self
+                .regions
+                .entry(batch.str(e.region).to_owned())
+                .or_default() += 1;
             let p = batch.str(e.principal);
-            self.principal_actions.insert(fnv1a(&[p, batch.str(e.name)]));
-            self.principal_networks.insert(fnv1a(&[p, network_of(batch.str(e.ip))]));
+            self.principal_actions
+                .insert(fnv1a(&[p, batch.str(e.name)]));
+            self.principal_networks
+                .insert(fnv1a(&[p, network_of(batch.str(e.ip))]));
         }
     }
 
@@ -145,22 +173,37 @@ impl CloudTrailEncoder {
         x
     }
 
-    fn encode_event(&self, batch: &CtBatch, e: &CtEvent, t: &SymTables, file: &FileStats, row: &mut [f32]) {
+    fn encode_event(
+        &self,
+        batch: &CtBatch,
+        e: &CtEvent,
+        t: &SymTables,
+        file: &FileStats,
+        row: &mut [f32],
+    ) {
         let mut set = |c: Col, v: f32| row[c as usize] = v;
         let hour = timefmt::hour_of_day(e.time);
         set(Col::Hour, f32::from(hour));
-        set(Col::Weekend, f32::from(u8::from(timefmt::weekday(e.time) >= 5)));
+        set(
+            Col::Weekend,
+            f32::from(u8::from(timefmt::weekday(e.time) >= 5)),
+        );
         set(Col::HourRarity, self.rarity(self.hours[usize::from(hour)]));
         let id_col = match e.identity {
             IdentityType::Root => Col::IdRoot,
             IdentityType::IamUser => Col::IdIamUser,
             IdentityType::AssumedRole => Col::IdRole,
             IdentityType::AwsService | IdentityType::None => Col::IdService,
-            IdentityType::FederatedUser | IdentityType::AwsAccount | IdentityType::Federated => Col::IdOther,
+            IdentityType::FederatedUser | IdentityType::AwsAccount | IdentityType::Federated => {
+                Col::IdOther
+            }
         };
         set(id_col, 1.0);
         set(Col::Console, f32::from(u8::from(e.console)));
-        set(Col::MfaMissing, f32::from(u8::from(e.console && e.mfa == Some(false))));
+        set(
+            Col::MfaMissing,
+            f32::from(u8::from(e.console && e.mfa == Some(false))),
+        );
         let ua_col = match e.ua {
             UaFamily::Console => Col::UaConsole,
             UaFamily::Cli => Col::UaCli,
@@ -177,28 +220,49 @@ impl CloudTrailEncoder {
             ErrorClass::AccessDenied => set(Col::ErrDenied, 1.0),
             _ => set(Col::ErrOther, 1.0),
         }
-        set(Col::ReadOnly, e.read_only.map_or(0.5, |r| f32::from(u8::from(r))));
+        set(
+            Col::ReadOnly,
+            e.read_only.map_or(0.5, |r| f32::from(u8::from(r))),
+        );
         set(Col::NameRarity, t.name_rarity[e.name.index()]);
         set(Col::SourceRarity, t.source_rarity[e.source.index()]);
-        set(Col::PrincipalRarity, t.principal_rarity[e.principal.index()]);
+        set(
+            Col::PrincipalRarity,
+            t.principal_rarity[e.principal.index()],
+        );
         set(Col::RegionRarity, t.region_rarity[e.region.index()]);
         let p = batch.str(e.principal);
-        let new_action = !self.principal_actions.contains(&fnv1a(&[p, batch.str(e.name)]));
+        let new_action = !self
+            .principal_actions
+            .contains(&fnv1a(&[p, batch.str(e.name)]));
         set(Col::NewAction, f32::from(u8::from(new_action)));
-        let new_net = !self.principal_networks.contains(&t.network_hash(e.principal, e.ip, batch));
+        let new_net = !self
+            .principal_networks
+            .contains(&t.network_hash(e.principal, e.ip, batch));
         set(Col::NewNetwork, f32::from(u8::from(new_net)));
+        let new_client = !self.principal_clients.contains(&fnv1a(&[p, e.ua.as_str()]));
+        set(Col::NewClient, f32::from(u8::from(new_client)));
+        if matches!(e.ip_class, IpClass::PublicV4 | IpClass::PublicV6) {
+            set(Col::PublicUnusual, t.public_unusual[e.principal.index()]);
+        }
         match e.ip_class {
             IpClass::Service => set(Col::IpService, 1.0),
             IpClass::Private => set(Col::IpPrivate, 1.0),
             IpClass::PublicV4 | IpClass::PublicV6 => set(Col::IpPublic, 1.0),
             IpClass::Unknown => {}
         }
-        let sens = e.rule.and_then(builtin::rule).map_or(0.0, |r| r.severity / 10.0);
+        let sens = e
+            .rule
+            .and_then(builtin::rule)
+            .map_or(0.0, |r| r.severity / 10.0);
         set(Col::Sensitive, sens as f32);
         let s = file.get(e.principal);
         set(Col::PrincipalEvents, (1.0 + s.events as f32).log10());
         set(Col::PrincipalActions, (1.0 + s.actions as f32).log10());
-        set(Col::PrincipalErrorRatio, s.errors as f32 / s.events.max(1) as f32);
+        set(
+            Col::PrincipalErrorRatio,
+            s.errors as f32 / s.events.max(1) as f32,
+        );
         set(Col::LoginFailed, f32::from(u8::from(e.login_failed)));
     }
 }
@@ -209,6 +273,7 @@ struct SymTables {
     source_rarity: Vec<f32>,
     principal_rarity: Vec<f32>,
     region_rarity: Vec<f32>,
+    public_unusual: Vec<f32>,
 }
 
 impl SymTables {
@@ -224,6 +289,14 @@ impl SymTables {
             source_rarity: table(&enc.sources),
             principal_rarity: table(&enc.principals),
             region_rarity: table(&enc.regions),
+            public_unusual: (0..n)
+                .map(|i| {
+                    let p = batch.strings.resolve(sym_at(i));
+                    let total = enc.principals.get(p).copied().unwrap_or(0);
+                    let public = enc.principal_public.get(p).copied().unwrap_or(0);
+                    if total == 0 { 1.0 } else { 1.0 - public as f32 / total as f32 }
+                })
+                .collect(),
         }
     }
 
@@ -251,24 +324,32 @@ pub struct PrincipalStats {
 /// Per-principal activity of a batch.
 pub struct FileStats {
     by_principal: FxHashMap<Sym, PrincipalStats>,
+    by_action: FxHashMap<(Sym, Sym), u32>,
 }
 
 impl FileStats {
     /// Counts a batch.
     pub fn new(batch: &CtBatch) -> Self {
         let mut by_principal: FxHashMap<Sym, PrincipalStats> = FxHashMap::default();
-        let mut seen: FxHashSet<(Sym, Sym)> = FxHashSet::default();
+        let mut by_action: FxHashMap<(Sym, Sym), u32> = FxHashMap::default();
         for e in &batch.events {
             let s = by_principal.entry(e.principal).or_default();
             s.events += 1;
             if e.error != ErrorClass::None {
                 s.errors += 1;
             }
-            if seen.insert((e.principal, e.name)) {
+            let n = by_action.entry((e.principal, e.name)).or_default();
+            if *n == 0 {
                 s.actions += 1;
             }
+            *n += 1;
         }
-        Self { by_principal }
+        Self { by_principal, by_action }
+    }
+
+    /// Events by a principal with one eventName.
+    pub fn burst(&self, p: Sym, name: Sym) -> u32 {
+        self.by_action.get(&(p, name)).copied().unwrap_or(0)
     }
 
     /// The stats of one principal.
@@ -285,7 +366,7 @@ mod tests {
     fn schema_hash_is_stable() {
         // Changing the schema must be deliberate: update this value and bump SCHEMA_ID.
         assert_eq!(hash(), hash());
-        assert_eq!(N_FEATURES, 35);
+        assert_eq!(N_FEATURES, 38);
         let names: BTreeSet<&str> = FEATURES.iter().map(|f| f.name).collect();
         assert_eq!(names.len(), N_FEATURES, "duplicate feature names");
     }

@@ -26,7 +26,10 @@ pub fn schema_hash(id: &str, defs: &[FeatureDef]) -> String {
         h.update(b"\n");
         h.update(d.name.as_bytes());
     }
-    h.finalize()[..8].iter().map(|b| format!("{b:02x}")).collect()
+    h.finalize()[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// 64-bit FNV-1a: a hash that never changes between builds or platforms, for keys

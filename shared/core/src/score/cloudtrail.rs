@@ -36,7 +36,10 @@ pub fn score_batch(batch: &CtBatch, model: Option<&Model>) -> Vec<Finding> {
                 reasons.push(format!("{} ({})", rule.title, rule.technique));
                 if e.error != ErrorClass::None {
                     sev = (sev - FAILED_CALL_PENALTY).max(1.0);
-                    reasons.push(format!("the attempt failed with {}", batch.str(e.error_code)));
+                    reasons.push(format!(
+                        "the attempt failed with {}",
+                        batch.str(e.error_code)
+                    ));
                 }
                 rule_sev = Some(sev);
                 detections.push(Detection {

@@ -56,31 +56,21 @@ pub(crate) fn feature_reasons(
     out
 }
 
-fn col(j: usize) -> Option<Col> {
-    const ALL: [Col; 35] = [
-        Col::Hour, Col::Weekend, Col::HourRarity, Col::IdRoot, Col::IdIamUser, Col::IdRole,
-        Col::IdService, Col::IdOther, Col::Console, Col::MfaMissing, Col::UaConsole, Col::UaCli,
-        Col::UaSdk, Col::UaIac, Col::UaService, Col::UaScript, Col::UaOffensive, Col::UaOther,
-        Col::ErrDenied, Col::ErrOther, Col::ReadOnly, Col::NameRarity, Col::SourceRarity,
-        Col::PrincipalRarity, Col::RegionRarity, Col::NewAction, Col::NewNetwork, Col::IpService,
-        Col::IpPrivate, Col::IpPublic, Col::Sensitive, Col::PrincipalEvents, Col::PrincipalActions,
-        Col::PrincipalErrorRatio, Col::LoginFailed,
-    ];
-    ALL.get(j).copied()
-}
-
 fn rarity_words(v: f32) -> String {
     if v >= 5.0 {
         "never seen in training".to_owned()
     } else {
-        format!("rare ({:.3}% of training events)", 100.0 * 10f64.powf(-f64::from(v)))
+        format!(
+            "rare ({:.3}% of training events)",
+            100.0 * 10f64.powf(-f64::from(v))
+        )
     }
 }
 
 fn sentence(j: usize, v: f32, batch: &CtBatch, e: &CtEvent, file: &FileStats) -> Option<String> {
     let name = batch.str(e.name);
     let principal = batch.str(e.principal);
-    let s = match col(j)? {
+    let s = match Col::at(j)? {
         Col::Hour | Col::HourRarity => format!(
             "at {:02}:00 UTC, an hour with little activity in this account",
             timefmt::hour_of_day(e.time)
@@ -92,9 +82,19 @@ fn sentence(j: usize, v: f32, batch: &CtBatch, e: &CtEvent, file: &FileStats) ->
         }
         Col::Console => "from a console session".to_owned(),
         Col::MfaMissing => "console session without MFA".to_owned(),
-        Col::UaConsole | Col::UaCli | Col::UaSdk | Col::UaIac | Col::UaService | Col::UaScript
-        | Col::UaOffensive | Col::UaOther => {
-            format!("client is {} ({})", e.ua.as_str(), truncate(batch.str(e.user_agent), 60))
+        Col::UaConsole
+        | Col::UaCli
+        | Col::UaSdk
+        | Col::UaIac
+        | Col::UaService
+        | Col::UaScript
+        | Col::UaOffensive
+        | Col::UaOther => {
+            format!(
+                "client is {} ({})",
+                e.ua.as_str(),
+                truncate(batch.str(e.user_agent), 60)
+            )
         }
         Col::ErrDenied => format!("the call was denied ({})", batch.str(e.error_code)),
         Col::ErrOther => format!("the call failed ({})", batch.str(e.error_code)),
@@ -108,8 +108,25 @@ fn sentence(j: usize, v: f32, batch: &CtBatch, e: &CtEvent, file: &FileStats) ->
             "first call by this principal from network {}",
             network_of(batch.str(e.ip))
         ),
+        Col::NewClient => format!(
+            "first use of a {} client by this principal ({})",
+            e.ua.as_str(),
+            truncate(batch.str(e.user_agent), 60)
+        ),
+        Col::PublicUnusual => format!(
+            "called from public address {} by a principal that works from private or service addresses",
+            batch.str(e.ip)
+        ),
+        Col::PrincipalBurst => format!(
+            "{} called `{name}` {} times in this file",
+            short(principal),
+            file.burst(e.principal, e.name)
+        ),
         Col::IpService | Col::IpPrivate | Col::IpPublic => {
-            format!("source address {} is unusual for this kind of call", batch.str(e.ip))
+            format!(
+                "source address {} is unusual for this kind of call",
+                batch.str(e.ip)
+            )
         }
         Col::Sensitive => return None,
         Col::PrincipalEvents | Col::PrincipalActions | Col::PrincipalErrorRatio => {
@@ -128,7 +145,11 @@ fn sentence(j: usize, v: f32, batch: &CtBatch, e: &CtEvent, file: &FileStats) ->
 }
 
 fn short(principal: &str) -> &str {
-    principal.rsplit(['/', ':']).next().filter(|s| !s.is_empty()).unwrap_or("this principal")
+    principal
+        .rsplit(['/', ':'])
+        .next()
+        .filter(|s| !s.is_empty())
+        .unwrap_or("this principal")
 }
 
 fn truncate(s: &str, n: usize) -> &str {
