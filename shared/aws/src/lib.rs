@@ -11,6 +11,8 @@ pub mod model;
 pub mod retry;
 pub mod s3;
 pub mod sns;
+#[cfg(feature = "test-util")]
+pub mod testing;
 
 pub use dynamo::DynamoFindingStore;
 pub use model::S3ModelSource;

@@ -1,0 +1,150 @@
+//! Helpers for tests of this crate and of the functions (feature `test-util`):
+//! reaching moto's server, unique resource names, and simulated CloudTrail objects
+//! with a model trained on them.
+//!
+//! Moto tests call [`moto_endpoint`] first: without `TRAILHOUND_MOTO_ENDPOINT` they
+//! print a skip line and return, unless `CI` is set, where a missing emulator is a
+//! failure (a green CI must have run them).
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_s3::config::Credentials;
+use flate2::Compression;
+use flate2::read::MultiGzDecoder;
+use flate2::write::GzEncoder;
+use serde_json::Value;
+use std::io::{Read, Write};
+use std::sync::atomic::{AtomicU64, Ordering};
+use trailhound_core::decode::Limits;
+use trailhound_core::models::artifact::Model;
+use trailhound_core::models::iforest::IsolationForestParams;
+use trailhound_core::simulate::cloudtrail::{Label, SimConfig, SimError, SimObject, generate};
+use trailhound_core::sources::cloudtrail::CtBatch;
+
+/// The moto endpoint, or `None` (after printing why) when the test should skip.
+///
+/// # Panics
+/// When `CI` is set and the endpoint is not: CI must run the emulator tests.
+pub fn moto_endpoint(test: &str) -> Option<String> {
+    match std::env::var("TRAILHOUND_MOTO_ENDPOINT") {
+        Ok(e) if !e.is_empty() => Some(e),
+        _ if std::env::var_os("CI").is_some() => {
+            #[expect(
+                clippy::panic,
+                reason = "a CI run without the emulator must fail, not pass"
+            )]
+            {
+                panic!(
+                    "{test}: TRAILHOUND_MOTO_ENDPOINT is not set but CI is; run the tests through scripts/test.sh"
+                )
+            }
+        }
+        _ => {
+            eprintln!(
+                "skipped {test}: TRAILHOUND_MOTO_ENDPOINT is not set (scripts/test.sh starts moto)"
+            );
+            None
+        }
+    }
+}
+
+/// An SDK configuration for moto at `endpoint`: dummy static credentials, us-east-1.
+pub async fn moto_config(endpoint: &str) -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("testing", "testing", None, None, "moto"))
+        .load()
+        .await
+}
+
+/// A name no other test (or earlier run against the same moto) uses: lower case,
+/// valid for buckets, tables, topics and queues.
+pub fn unique_name(prefix: &str) -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!("{prefix}-{}-{n}-{nanos:x}", std::process::id())
+}
+
+/// Simulated CloudTrail log files (digests left out) and the ids of attack events.
+#[derive(Debug, Clone)]
+pub struct SimData {
+    /// Log files in delivery order.
+    pub objects: Vec<SimObject>,
+    /// `eventID`s labelled as attacks.
+    pub attack_events: Vec<String>,
+}
+
+/// Simulates `days` days of one account (123456789012) with every scenario.
+pub fn simulate(seed: u64, days: u32, events_per_day: u32) -> Result<SimData, SimError> {
+    let cfg = SimConfig {
+        seed,
+        days,
+        events_per_day,
+        digests: false,
+        ..SimConfig::default()
+    };
+    let mut objects = Vec::new();
+    let mut attack_events = Vec::new();
+    generate::<SimError>(
+        &cfg,
+        |o| {
+            objects.push(o);
+            Ok(())
+        },
+        |l: Label| {
+            if l.label == 1 {
+                attack_events.push(l.event_id);
+            }
+            Ok(())
+        },
+    )?;
+    Ok(SimData {
+        objects,
+        attack_events,
+    })
+}
+
+/// Trains a small model (50 trees) on the objects' events.
+pub fn train(objects: &[SimObject]) -> Result<Model, Box<dyn std::error::Error>> {
+    let params = IsolationForestParams {
+        n_trees: 50,
+        ..IsolationForestParams::default()
+    };
+    let limits = Limits::default();
+    let batches = || {
+        objects
+            .iter()
+            .filter_map(move |o| CtBatch::read(o.body.as_slice(), &limits).ok())
+    };
+    Ok(trailhound_core::models::train::train_cloudtrail(
+        batches, &params,
+    )?)
+}
+
+/// One gzipped CloudTrail log file holding every record of `objects`, in order: a
+/// bigger file than the simulator writes (which splits per region and 5 minutes).
+pub fn merge(objects: &[&SimObject]) -> std::io::Result<Vec<u8>> {
+    let mut records: Vec<Value> = Vec::new();
+    for o in objects {
+        let mut json = Vec::new();
+        MultiGzDecoder::new(o.body.as_slice()).read_to_end(&mut json)?;
+        let mut doc: Value = serde_json::from_slice(&json)?;
+        if let Some(Value::Array(r)) = doc.get_mut("Records") {
+            records.append(r);
+        }
+    }
+    gzip(&serde_json::to_vec(
+        &serde_json::json!({ "Records": records }),
+    )?)
+}
+
+/// Gzips bytes, as CloudTrail stores its files.
+pub fn gzip(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
+    let mut enc = GzEncoder::new(Vec::new(), Compression::default());
+    enc.write_all(bytes)?;
+    enc.finish()
+}
