@@ -158,7 +158,7 @@ pub fn generate<E: From<SimError>>(
     }
     injected.sort_by_key(|e| e.t);
     let mut digests = Digests::new(
-        cfg.seed,
+        world.org,
         &cfg.account,
         &world.res.trail_bucket,
         &world.res.trail_key_fingerprint,
@@ -444,7 +444,7 @@ mod tests {
 
     #[test]
     fn every_identity_type_appears_in_two_days() -> Result<(), Box<dyn std::error::Error>> {
-        let (objects, _, _) = run(&small(1, 2, 2_000))?;
+        let (objects, _, _) = run(&small(1, 2, 800))?;
         let mut seen = BTreeSet::new();
         let mut ips = BTreeSet::new();
         for r in records(&objects)? {

@@ -33,7 +33,12 @@ pub(crate) fn plan(p: &Principal, day_start: i64, target: f64, rng: &mut SimRng)
         Kind::TrustedAdvisor => 14.0,
         _ => 1.0,
     };
-    let n = count(rng, target / per_unit);
+    let n = if p.kind == Kind::ServiceEvents {
+        // Rotations run on schedules, whatever the traffic.
+        rng.random_range(2..5)
+    } else {
+        count(rng, target / per_unit)
+    };
     match p.kind {
         // Agents and pollers tick at a steady rate.
         Kind::SsmAgent | Kind::Monitor | Kind::TrustedAdvisor | Kind::ServiceEvents => {
@@ -224,7 +229,7 @@ fn monitor(
         .to_owned();
     let ua = p.uas.first().map_or("", String::as_str);
     if k % 6 == 0 {
-        let mut vrng = stream(world.seed, "vendor", 0);
+        let mut vrng = stream(world.org, "vendor", 0);
         let caller = aws_account(
             &format!("{}:datadog-aws-integration", iam_id(&mut vrng, "AROA")),
             VENDOR_ACCOUNT,

@@ -218,7 +218,7 @@ fn dr_reader(
     let region = world.region(0).to_owned();
     let ip = p.ips.first().cloned().unwrap_or_default();
     let ua = p.uas.first().map_or("", String::as_str);
-    let mut drng = stream(world.seed, "dr-caller", 0);
+    let mut drng = stream(world.org, "dr-caller", 0);
     let caller = aws_account(
         &format!("{}:dr-sync", iam_id(&mut drng, "AROA")),
         DR_ACCOUNT,

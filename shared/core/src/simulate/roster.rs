@@ -56,15 +56,9 @@ fn machine(rng: &mut SimRng, account: &str, spec: Spec<'_>) -> Principal {
     }
 }
 
-/// Builds the account's principals for run `seed`.
-pub(crate) fn population(
-    seed: u64,
-    account: &str,
-    regions: &[String],
-    res: &Resources,
-) -> Vec<Principal> {
-    let mut rng = stream(seed, "population", 0);
-    let _ = regions;
+/// Builds the principals of the organisation whose streams derive from `org`.
+pub(crate) fn population(org: u64, account: &str, res: &Resources) -> Vec<Principal> {
+    let mut rng = stream(org, "population", 0);
     let mut out: Vec<Principal> = PEOPLE
         .iter()
         .map(|p| person(&mut rng, account, p))

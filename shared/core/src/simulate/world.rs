@@ -1,6 +1,8 @@
-//! The simulated account: its regions and the resources its principals touch
-//! (buckets, functions, keys, instances, snapshots…). Built once per run from the seed,
-//! so every day and every scenario names the same resources.
+//! The simulated account: its regions, the resources its principals touch (buckets,
+//! functions, keys, instances, snapshots…) and the principals themselves. They derive
+//! from the account id, not the run's seed: runs with different seeds are different
+//! weeks of the same organisation (same people, roles, addresses and resources), so
+//! a model trained on one run can be tested on another.
 
 use super::ids::{SimRng, alnum, hex, lower, pick, stream, uuid4};
 use super::population::Principal;
@@ -57,7 +59,10 @@ pub(crate) struct Resources {
 /// Everything a generator needs to know about the account.
 #[derive(Debug, Clone)]
 pub(crate) struct World {
+    /// The run's seed (activity).
     pub seed: u64,
+    /// Seed of the organisation's own streams, from the account id.
+    pub org: u64,
     pub account: String,
     /// Regions in use; the first is the primary one.
     pub regions: Vec<String>,
@@ -79,11 +84,15 @@ impl World {
                 _ => 0.04 / (i as f64 - 2.0),
             })
             .collect::<Vec<_>>();
-        let mut rng = stream(seed, "resources", 0);
+        let org = account.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
+        let mut rng = stream(org, "resources", 0);
         let res = resources(&mut rng, &regions);
-        let principals = population(seed, account, &regions, &res);
+        let principals = population(org, account, &res);
         Self {
             seed,
+            org,
             account: account.to_owned(),
             regions,
             region_weights,
@@ -348,4 +357,30 @@ impl Resources {
 /// Picks a string from a list, or `""` from an empty one.
 pub(crate) fn one<'a>(rng: &mut SimRng, items: &'a [String]) -> &'a str {
     pick(rng, items).map_or("", |s| s.as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn other_seeds_are_other_weeks_of_the_same_organisation() {
+        let regions = vec!["eu-west-1".to_owned()];
+        let a = World::new(1, "123456789012", &regions);
+        let b = World::new(2, "123456789012", &regions);
+        assert_eq!(a.res.buckets, b.res.buckets);
+        assert_eq!(a.principals.len(), b.principals.len());
+        for (p, q) in a.principals.iter().zip(&b.principals) {
+            assert_eq!(p.identity.arn, q.identity.arn, "{}", p.name);
+            assert_eq!(
+                p.identity.principal_id, q.identity.principal_id,
+                "{}",
+                p.name
+            );
+            assert_eq!(p.ips, q.ips, "{}", p.name);
+        }
+        let c = World::new(1, "210987654321", &regions);
+        assert_ne!(a.res.buckets, c.res.buckets);
+        assert_eq!(a.regions, ["eu-west-1", "us-east-1"]);
+    }
 }
