@@ -148,3 +148,49 @@ pub fn gzip(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
     enc.write_all(bytes)?;
     enc.finish()
 }
+
+/// A small gzipped CloudTrail log file: `benign` `DescribeInstances` calls and one
+/// `StopLogging` by `mallory` (a critical rule finding even without a model). Event
+/// ids derive from `tag`, so different tags give different findings.
+pub fn stop_logging_file(tag: &str, benign: usize) -> std::io::Result<Vec<u8>> {
+    let record = |i: usize, name: &str, source: &str, user: &str| {
+        serde_json::json!({
+            "eventVersion": "1.09",
+            "userIdentity": {
+                "type": "IAMUser",
+                "principalId": "AIDAEXAMPLEUSERID1234",
+                "arn": format!("arn:aws:iam::123456789012:user/{user}"),
+                "accountId": "123456789012",
+                "accessKeyId": "AKIAIOSFODNN7EXAMPLE",
+                "userName": user
+            },
+            "eventTime": format!("2024-03-04T10:05:{:02}Z", i % 60),
+            "eventSource": source,
+            "eventName": name,
+            "awsRegion": "us-east-1",
+            "sourceIPAddress": "198.51.100.7",
+            "userAgent": "aws-cli/2.15.0 Python/3.11.6 Linux/6.1.0 exe/x86_64.amzn.2",
+            "requestParameters": null,
+            "responseElements": null,
+            "requestID": format!("{tag}-req-{i}"),
+            "eventID": format!("{tag}-evt-{i}"),
+            "readOnly": name.starts_with("Describe"),
+            "eventType": "AwsApiCall",
+            "managementEvent": true,
+            "recipientAccountId": "123456789012",
+            "eventCategory": "Management"
+        })
+    };
+    let mut records: Vec<Value> = (0..benign)
+        .map(|i| record(i, "DescribeInstances", "ec2.amazonaws.com", "deploy"))
+        .collect();
+    records.push(record(
+        benign,
+        "StopLogging",
+        "cloudtrail.amazonaws.com",
+        "mallory",
+    ));
+    gzip(&serde_json::to_vec(
+        &serde_json::json!({ "Records": records }),
+    )?)
+}
