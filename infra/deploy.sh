@@ -54,13 +54,15 @@ conf.pop("ResponseMetadata", None)
 queues = conf.setdefault("QueueConfigurations", [])
 arn = os.environ["QUEUE_ARN"]
 if any(q.get("QueueArn") == arn for q in queues):
-    print("already", file=sys.stderr)
-else:
-    queues.append({"Id": "trailhound-cloudtrail", "QueueArn": arn, "Events": ["s3:ObjectCreated:*"],
-                   "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "AWSLogs/"},
-                                                      {"Name": "suffix", "Value": ".json.gz"}]}}})
+    sys.exit(3)
+queues.append({"Id": "trailhound-cloudtrail", "QueueArn": arn, "Events": ["s3:ObjectCreated:*"],
+               "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "AWSLogs/"},
+                                                  {"Name": "suffix", "Value": ".json.gz"}]}}})
 print(json.dumps(conf))
-' <<<"$current")
+' <<<"$current") || {
+    [ $? -eq 3 ] && { echo "==> s3://$bucket already notifies that queue"; return 0; }
+    return 1
+  }
   aws s3api put-bucket-notification-configuration --bucket "$bucket" \
     --notification-configuration "$merged"
   echo "==> s3://$bucket now notifies trailhound; S3 sent a test event that cloudtrail-ingest skips"
