@@ -1,7 +1,7 @@
 //! What an emulator cannot produce, with `aws-smithy-mocks`: throttled and
 //! unprocessed batch reads, cancelled transactions, a concurrent writer, failing
 //! publishes, S3 errors and a read that times out.
-#![expect(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
+#![expect(clippy::unwrap_used, reason = "tests fail loudly")]
 
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
