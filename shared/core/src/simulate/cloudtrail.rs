@@ -321,6 +321,23 @@ mod tests {
     }
 
     #[test]
+    fn a_day_comes_out_the_same_whatever_the_span() -> Result<(), SimError> {
+        let one = SimConfig {
+            scenarios: Vec::new(),
+            ..small(4, 1, 300)
+        };
+        let two = SimConfig {
+            days: 2,
+            ..one.clone()
+        };
+        let (a, la, _) = run(&one)?;
+        let (b, lb, _) = run(&two)?;
+        assert_eq!(a[..], b[..a.len()]);
+        assert_eq!(la[..], lb[..la.len()]);
+        Ok(())
+    }
+
+    #[test]
     fn keys_follow_the_cloudtrail_layout() -> Result<(), Box<dyn std::error::Error>> {
         let (objects, _, summary) = run(&small(3, 2, 300))?;
         assert_eq!(objects.len(), summary.objects);

@@ -1,8 +1,10 @@
 //! Deterministic simulators of AWS logs with injected attack scenarios and labels.
 //!
-//! [`cloudtrail`] is the public entry point; the other modules are its parts: the
-//! account ([`world`](self) and its population), the normal traffic generators, the
-//! scenario scripts, record rendering and the S3 layout.
+//! [`cloudtrail`] is the public entry point. Its parts: the organisation (`world`,
+//! `people`, `roster`, `population`), normal traffic (`normal`, `human`, `machines`,
+//! `services`, `pipelines`, `ci`), scenario scripts (`scenarios`, `attacks_*`,
+//! `benign`), record rendering (`record`, `identity`, `calls`, `catalog`, `params`,
+//! `agents`) and the S3 layout (`layout`).
 
 pub mod cloudtrail;
 
