@@ -204,7 +204,8 @@ impl IsolationForest {
             }
             return;
         }
-        let mut groups = vec![[[0.0f32; ROW_STRIDE]; LANES]; GROUPS];
+        // 139 KiB at most: a small batch gets only the groups it fills
+        let mut groups = vec![[[0.0f32; ROW_STRIDE]; LANES]; x.nrows().div_ceil(LANES).min(GROUPS)];
         let mut acc = [[0.0f64; LANES]; GROUPS];
         for (b, out_block) in out.chunks_mut(BLOCK).enumerate() {
             let n = out_block.len();
