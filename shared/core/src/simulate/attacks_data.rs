@@ -6,7 +6,7 @@ use super::catalog::{EC2, KMS, RDS, S3, SECRETS, SSM, STS};
 use super::identity::aws_account;
 use super::ids::{alnum, hex, uuid4};
 use super::record::Call;
-use super::scenarios::{Play, attacker_ip, odd_agent, principal_identity, who};
+use super::scenarios::{Play, attacker_ip, odd_agent, principal_identity, victim_cli, who};
 use super::timefmt::{console_date, iso};
 use super::world::EXTERNAL_ACCOUNT;
 use rand::Rng;
@@ -234,8 +234,9 @@ pub(crate) fn snapshot_exposure(play: &mut Play<'_, '_>) -> Res {
 pub(crate) fn kms_key_deletion(play: &mut Play<'_, '_>) -> Res {
     let id = principal_identity(play, "bob.schulz");
     let ip = attacker_ip(play.rng);
-    let ua = odd_agent(play.rng);
-    let w = who(&id, &ip, ua);
+    // The key's owner's own CLI: only the address, the hour and the calls give it away.
+    let ua = victim_cli(play, "bob.schulz");
+    let w = who(&id, &ip, &ua);
     let region = play.region.clone();
     let keys: Vec<String> = play
         .world

@@ -7,7 +7,8 @@ use super::identity::{aws_account, iam_user};
 use super::ids::{alnum, hex, iam_id};
 use super::record::Call;
 use super::scenarios::{
-    ATTACKER_BROWSER, Play, attacker_ip, caller_identity, odd_agent, principal_identity, who,
+    ATTACKER_BROWSER, Play, attacker_ip, caller_identity, odd_agent, principal_identity,
+    victim_cli, who,
 };
 use super::timefmt::{console_date, iso};
 use super::world::{EXTERNAL_ACCOUNT, one};
@@ -121,8 +122,9 @@ pub(crate) fn iam_backdoor_role(play: &mut Play<'_, '_>) -> Res {
 pub(crate) fn access_key_other_user(play: &mut Play<'_, '_>) -> Res {
     let id = principal_identity(play, "bob.schulz");
     let ip = attacker_ip(play.rng);
-    let ua = odd_agent(play.rng);
-    let w = who(&id, &ip, ua);
+    // The key's owner's own CLI: only the address and the hour give it away.
+    let ua = victim_cli(play, "bob.schulz");
+    let w = who(&id, &ip, &ua);
     let victim = "frank.wilson";
     let portal = "svc-reporting-portal";
     let akia = iam_id(play.rng, "AKIA");

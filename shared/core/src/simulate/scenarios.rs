@@ -69,6 +69,16 @@ pub(crate) fn principal_identity(play: &Play<'_, '_>, name: &str) -> Identity {
         .unwrap_or_default()
 }
 
+/// The CLI user agent person `name` normally uses: careful attackers copy it.
+pub(crate) fn victim_cli(play: &Play<'_, '_>, name: &str) -> String {
+    play.world
+        .principals
+        .iter()
+        .find(|p| p.name == name)
+        .and_then(|p| p.human.as_deref())
+        .map_or_else(|| ODD_AGENTS[0].to_owned(), |h| h.cli.clone())
+}
+
 /// `sts:GetCallerIdentity`, the first thing anyone does with new credentials.
 pub(crate) fn caller_identity() -> Call {
     Call::new(
