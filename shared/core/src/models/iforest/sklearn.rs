@@ -106,3 +106,38 @@ fn nodes(tree: usize, t: &ExportTree, n_features: usize) -> Result<Vec<Node>, IF
         })
         .collect()
 }
+
+#[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "tests fail loudly")]
+mod tests {
+    use super::super::IsolationForest;
+
+    /// One stump: feature 1 <= 0.5 goes left (path length 1), else right (2).
+    fn stump(format: &str, left_child: i64) -> String {
+        format!(
+            r#"{{"format": "{format}", "n_features": 2, "max_samples": 2, "c_max_samples": 1.0,
+            "offset": -0.5, "user_freq": {{"a": 0.5}},
+            "trees": [{{"children_left": [{left_child}, -1, -1], "children_right": [2, -1, -1],
+            "feature": [1, -2, -2], "threshold": [0.5, -2.0, -2.0],
+            "path_length": [0.0, 1.0, 2.0]}}]}}"#
+        )
+    }
+
+    #[test]
+    fn follows_the_export_traversal_rule() {
+        let f = IsolationForest::from_sklearn_json(&stump("iforest-v1", 1)).unwrap();
+        assert_eq!((f.n_features(), f.n_trees()), (2, 1));
+        // equal to the threshold goes left
+        assert_eq!(f.score_row(&[9.0, 0.5]), 0.5);
+        assert_eq!(f.score_row(&[9.0, 0.500_001]), 0.25);
+        assert_eq!(f.score_row(&[9.0, f32::NAN]), 0.25, "NaN goes right");
+    }
+
+    #[test]
+    fn rejects_other_formats_and_broken_trees() {
+        assert!(IsolationForest::from_sklearn_json(&stump("iforest-v2", 1)).is_err());
+        assert!(IsolationForest::from_sklearn_json(&stump("iforest-v1", 0)).is_err());
+        assert!(IsolationForest::from_sklearn_json(&stump("iforest-v1", 7)).is_err());
+        assert!(IsolationForest::from_sklearn_json("{").is_err());
+    }
+}
