@@ -9,14 +9,14 @@ use lambda_runtime::{LambdaEvent, service_fn};
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     lambda_runtime::tracing::init_default_subscriber();
-    let config = Config::from_env()?;
-    let aws = aws_config::load_from_env().await;
-    let ssm = aws_sdk_ssm::Client::new(&aws);
-    // Read once and kept for the life of the execution environment.
-    let url = fetch_webhook_url(&ssm, &config.webhook).await?;
-    let webhook =
-        SlackWebhook::new(url, RetryPolicy::default()).context("building the slack client")?;
-    let notifier = Notifier::new(webhook, config.console_region);
+    let notifier = match setup().await {
+        Ok(n) => n,
+        Err(e) => {
+            // One structured line an operator can find; the runtime reports the init error too.
+            tracing::error!(error = format!("{e:#}"), "alert-notifier cannot start");
+            return Err(e.into());
+        }
+    };
     let notifier = &notifier;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SnsEvent>| async move {
         notifier
@@ -25,4 +25,15 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             .map_err(lambda_runtime::Error::from)
     }))
     .await
+}
+
+async fn setup() -> anyhow::Result<Notifier> {
+    let config = Config::from_env()?;
+    let aws = aws_config::load_from_env().await;
+    let ssm = aws_sdk_ssm::Client::new(&aws);
+    // Read once and kept for the life of the execution environment.
+    let url = fetch_webhook_url(&ssm, &config.webhook).await?;
+    let webhook =
+        SlackWebhook::new(url, RetryPolicy::default()).context("building the slack client")?;
+    Ok(Notifier::new(webhook, config.console_region))
 }
