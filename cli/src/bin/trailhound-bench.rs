@@ -1,0 +1,461 @@
+//! `trailhound-bench`: speed and memory of the CloudTrail pipeline, measured the way
+//! `scripts/bench.sh` compares it with the Python reference. Every figure is CPU
+//! time (this thread's, or the process's), not wall time: on a shared 2-core box
+//! wall time mostly measures the neighbours. Each subcommand prints one JSON object.
+//!
+//! - `train DIR... --out M`: `train_cloudtrail` over the files, as `trailhound train`.
+//! - `e2e DIR... --model M`: list, read + gunzip + parse, features + score, as
+//!   `trailhound scan` minus printing; then one extra pass that splits the stages
+//!   finer (I/O, gunzip, parse, encode, forest, the rest of `score_batch`).
+//! - `load --model M`: `Model::from_bytes` on the file's bytes.
+//! - `iforest DIR... --model M`: the model's forest on real feature rows.
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use ndarray::{Array2, Axis, concatenate};
+use serde_json::{Value, json};
+use std::fs::File;
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+use trailhound_core::decode::{self, Limits};
+use trailhound_core::models::artifact::{Encoder, Model};
+use trailhound_core::models::iforest::IsolationForestParams;
+use trailhound_core::models::train::train_cloudtrail;
+use trailhound_core::score::cloudtrail::score_batch;
+use trailhound_core::sources::cloudtrail::{CtBatch, KeyKind, key_kind};
+
+#[derive(Debug, Parser)]
+#[command(about = "Benchmarks of the trailhound pipeline (CPU seconds; one JSON object out)")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// Train a model with `train_cloudtrail` (100 trees x 256, seed 42) and time it.
+    Train {
+        /// CloudTrail files or directories.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Where to write the model.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// End to end: list, read + parse, features + score; medians of `--runs`.
+    E2e {
+        /// CloudTrail files or directories.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Model file.
+        #[arg(long)]
+        model: PathBuf,
+        /// Timed runs (the median is reported).
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+        /// Skip the extra pass that splits the stages finer.
+        #[arg(long)]
+        no_breakdown: bool,
+    },
+    /// Model load: `Model::from_bytes` on the file's bytes, `--reps` times.
+    Load {
+        /// Model file.
+        #[arg(long)]
+        model: PathBuf,
+        /// Repetitions.
+        #[arg(long, default_value_t = 100)]
+        reps: usize,
+    },
+    /// Isolation Forest scoring of `--rows` real feature rows on one thread.
+    Iforest {
+        /// CloudTrail files or directories the rows are encoded from (repeated if short).
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Model file (its forest is scored).
+        #[arg(long)]
+        model: PathBuf,
+        /// Rows to score.
+        #[arg(long, default_value_t = 1_000_000)]
+        rows: usize,
+        /// Timed runs (the median is reported).
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+    },
+}
+
+fn main() -> Result<()> {
+    let out = match Cli::parse().cmd {
+        Cmd::Train { paths, out } => train(&paths, &out)?,
+        Cmd::E2e {
+            paths,
+            model,
+            runs,
+            no_breakdown,
+        } => e2e(&paths, &model, runs.max(1), !no_breakdown)?,
+        Cmd::Load { model, reps } => load(&model, reps.max(1))?,
+        Cmd::Iforest {
+            paths,
+            model,
+            rows,
+            runs,
+        } => iforest(&paths, &model, rows.max(1), runs.max(1))?,
+    };
+    println!("{}", serde_json::to_string_pretty(&out)?);
+    Ok(())
+}
+
+/// CPU seconds of this thread.
+#[cfg(unix)]
+fn thread_cpu() -> f64 {
+    secs(rustix::time::clock_gettime(
+        rustix::time::ClockId::ThreadCPUTime,
+    ))
+}
+
+/// CPU seconds of the whole process (all threads, user + system).
+#[cfg(unix)]
+fn process_cpu() -> f64 {
+    secs(rustix::time::clock_gettime(
+        rustix::time::ClockId::ProcessCPUTime,
+    ))
+}
+
+#[cfg(unix)]
+fn secs(t: rustix::time::Timespec) -> f64 {
+    t.tv_sec as f64 + t.tv_nsec as f64 * 1e-9
+}
+
+// Without CPU clocks the numbers fall back to wall time, which the output says.
+#[cfg(not(unix))]
+fn thread_cpu() -> f64 {
+    wall_since_start()
+}
+
+#[cfg(not(unix))]
+fn process_cpu() -> f64 {
+    wall_since_start()
+}
+
+#[cfg(not(unix))]
+fn wall_since_start() -> f64 {
+    static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    START.get_or_init(Instant::now).elapsed().as_secs_f64()
+}
+
+const CLOCK: &str = if cfg!(unix) {
+    "cpu"
+} else {
+    "wall (no CPU clock on this OS)"
+};
+
+/// Peak resident set of this process in MB (Linux `VmHWM`).
+fn peak_rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+fn median(v: &[f64]) -> f64 {
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    match s.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => s[n / 2],
+        n => (s[n / 2 - 1] + s[n / 2]) / 2.0,
+    }
+}
+
+fn rate(n: u64, secs: f64) -> f64 {
+    if secs > 0.0 {
+        (n as f64 / secs).round()
+    } else {
+        f64::NAN
+    }
+}
+
+fn round(x: f64, digits: i32) -> f64 {
+    let p = 10f64.powi(digits);
+    (x * p).round() / p
+}
+
+/// CloudTrail log files under `paths` with their sizes, sorted (as `trailhound scan`).
+fn list(paths: &[PathBuf]) -> Result<Vec<(PathBuf, u64)>> {
+    fn walk(dir: &Path, out: &mut Vec<(PathBuf, u64)>) -> Result<()> {
+        for entry in
+            std::fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))?
+        {
+            let entry = entry?;
+            let path = entry.path();
+            let ft = entry.file_type()?;
+            if ft.is_dir() {
+                walk(&path, out)?;
+            } else if ft.is_file() && key_kind(&path.to_string_lossy()) == KeyKind::LogFile {
+                out.push((path, entry.metadata()?.len()));
+            }
+        }
+        Ok(())
+    }
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            walk(p, &mut out)?;
+        } else {
+            out.push((p.clone(), std::fs::metadata(p)?.len()));
+        }
+    }
+    out.sort();
+    if out.is_empty() {
+        bail!("no CloudTrail log files under the given paths");
+    }
+    Ok(out)
+}
+
+/// Reads one file the way the CLI's local object source does.
+fn read_batch(path: &Path, limits: &Limits) -> Result<CtBatch> {
+    let f = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    CtBatch::read(BufReader::with_capacity(256 * 1024, f), limits)
+        .with_context(|| format!("cannot read {}", path.display()))
+}
+
+fn load_model(path: &Path) -> Result<Model> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    Model::from_bytes(&bytes).with_context(|| format!("model {} refused", path.display()))
+}
+
+fn train(paths: &[PathBuf], out: &Path) -> Result<Value> {
+    let limits = Limits::default();
+    let (c0, w0) = (process_cpu(), Instant::now());
+    let files = list(paths)?;
+    let params = IsolationForestParams {
+        seed: 42,
+        ..IsolationForestParams::default()
+    };
+    let model = train_cloudtrail(
+        || {
+            files
+                .iter()
+                .filter_map(|(p, _)| read_batch(p, &limits).ok())
+        },
+        &params,
+    )?;
+    let bytes = model.to_bytes()?;
+    std::fs::write(out, &bytes).with_context(|| format!("cannot write {}", out.display()))?;
+    Ok(json!({
+        "clock": CLOCK,
+        "files": files.len(),
+        "events": model.training.rows,
+        "cpu_s": round(process_cpu() - c0, 3),
+        "wall_s": round(w0.elapsed().as_secs_f64(), 3),
+        "model_bytes": bytes.len(),
+        "peak_rss_mb": peak_rss_mb(),
+    }))
+}
+
+/// One timed end-to-end run.
+#[derive(Debug, Default)]
+struct Run {
+    files: u64,
+    events: u64,
+    flagged: u64,
+    gz_bytes: u64,
+    raw_bytes: u64,
+    list_s: f64,
+    read_s: f64,
+    score_s: f64,
+    process_s: f64,
+    wall_s: f64,
+}
+
+fn e2e_run(paths: &[PathBuf], model: &Model, limits: &Limits) -> Result<Run> {
+    let mut r = Run::default();
+    let (p0, w0, t0) = (process_cpu(), Instant::now(), thread_cpu());
+    let files = list(paths)?;
+    r.list_s = thread_cpu() - t0;
+    for (path, size) in &files {
+        let t0 = thread_cpu();
+        let batch = read_batch(path, limits)?;
+        let t1 = thread_cpu();
+        let findings = score_batch(&batch, Some(model));
+        r.flagged += findings.iter().filter(|f| f.severity.is_some()).count() as u64;
+        r.events += batch.events.len() as u64;
+        r.raw_bytes += batch.bytes;
+        drop(findings);
+        drop(batch);
+        r.read_s += t1 - t0;
+        r.score_s += thread_cpu() - t1;
+        r.files += 1;
+        r.gz_bytes += size;
+    }
+    r.process_s = process_cpu() - p0;
+    r.wall_s = w0.elapsed().as_secs_f64();
+    Ok(r)
+}
+
+/// CPU seconds per fine stage, in one extra untimed-overall pass.
+fn breakdown(paths: &[PathBuf], model: &Model, limits: &Limits) -> Result<Value> {
+    let Encoder::CloudTrail(enc) = &model.encoder;
+    let mut s = [0f64; 6];
+    let mut events = 0u64;
+    for (path, _) in list(paths)? {
+        let t0 = thread_cpu();
+        let gz = std::fs::read(&path)?;
+        let t1 = thread_cpu();
+        let raw = decode::read_all(&gz, limits.max_decompressed_bytes)?;
+        let t2 = thread_cpu();
+        let batch = CtBatch::read(raw.as_slice(), limits)?;
+        let t3 = thread_cpu();
+        let x = enc.encode(&batch);
+        let t4 = thread_cpu();
+        let scores = model.forest.score(x.view());
+        let t5 = thread_cpu();
+        let findings = score_batch(&batch, Some(model));
+        drop(findings);
+        let t6 = thread_cpu();
+        events += batch.events.len() as u64;
+        std::hint::black_box(scores);
+        for (acc, d) in s
+            .iter_mut()
+            .zip([t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4, t6 - t5])
+        {
+            *acc += d;
+        }
+    }
+    let [io, gunzip, parse, encode, forest, score_batch_s] = s;
+    let stage =
+        |secs: f64| json!({"cpu_s": round(secs, 3), "events_per_cpu_s": rate(events, secs)});
+    Ok(json!({
+        "events": events,
+        "io": stage(io),
+        "gunzip": stage(gunzip),
+        "parse": stage(parse),
+        "encode": stage(encode),
+        "forest": stage(forest),
+        "score_batch": stage(score_batch_s),
+        "score_batch_rest": stage(score_batch_s - encode - forest),
+    }))
+}
+
+fn e2e(paths: &[PathBuf], model_path: &Path, runs: usize, split: bool) -> Result<Value> {
+    let model = load_model(model_path)?;
+    let limits = Limits::default();
+    let mut all = Vec::new();
+    for i in 0..runs {
+        let r = e2e_run(paths, &model, &limits)?;
+        eprintln!(
+            "run {}/{runs}: {} events, {:.2} CPU s ({:.0} events/CPU-s), read {:.2} s, score {:.2} s",
+            i + 1,
+            r.events,
+            r.process_s,
+            r.events as f64 / r.process_s,
+            r.read_s,
+            r.score_s
+        );
+        all.push(r);
+    }
+    let med = |f: fn(&Run) -> f64| median(&all.iter().map(f).collect::<Vec<_>>());
+    let first = &all[0];
+    let (total, read, score) = (med(|r| r.process_s), med(|r| r.read_s), med(|r| r.score_s));
+    let n = first.events;
+    let mut out = json!({
+        "clock": CLOCK,
+        "runs": runs,
+        "files": first.files,
+        "events": n,
+        "gz_bytes": first.gz_bytes,
+        "raw_bytes": first.raw_bytes,
+        "flagged": first.flagged,
+        "e2e_cpu_s": round(total, 3),
+        "e2e_wall_s": round(med(|r| r.wall_s), 3),
+        "events_per_cpu_s": rate(n, total),
+        "list_cpu_s": round(med(|r| r.list_s), 3),
+        "read_parse_cpu_s": round(read, 3),
+        "read_parse_events_per_cpu_s": rate(n, read),
+        "score_cpu_s": round(score, 3),
+        "score_events_per_cpu_s": rate(n, score),
+        "raw_MB_per_cpu_s": round(first.raw_bytes as f64 / 1e6 / total, 1),
+        "all_e2e_cpu_s": all.iter().map(|r| round(r.process_s, 3)).collect::<Vec<_>>(),
+        "peak_rss_mb": peak_rss_mb(),
+    });
+    if split {
+        out["breakdown"] = breakdown(paths, &model, &limits)?;
+    }
+    Ok(out)
+}
+
+fn load(path: &Path, reps: usize) -> Result<Value> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let (mut wall, mut cpu) = (Vec::with_capacity(reps), Vec::with_capacity(reps));
+    for _ in 0..reps {
+        let (w0, c0) = (Instant::now(), thread_cpu());
+        let model = Model::from_bytes(&bytes)?;
+        cpu.push(thread_cpu() - c0);
+        wall.push(w0.elapsed().as_secs_f64());
+        std::hint::black_box(model);
+    }
+    let ms = |v: &[f64]| round(median(v) * 1e3, 3);
+    let mut sorted = wall.clone();
+    sorted.sort_by(f64::total_cmp);
+    Ok(json!({
+        "clock": CLOCK,
+        "model_bytes": bytes.len(),
+        "reps": reps,
+        "from_bytes_ms_median": ms(&wall),
+        "from_bytes_cpu_ms_median": ms(&cpu),
+        "from_bytes_ms_min": round(sorted[0] * 1e3, 3),
+        "from_bytes_ms_max": round(sorted[sorted.len() - 1] * 1e3, 3),
+    }))
+}
+
+fn iforest(paths: &[PathBuf], model_path: &Path, rows: usize, runs: usize) -> Result<Value> {
+    let model = load_model(model_path)?;
+    let Encoder::CloudTrail(enc) = &model.encoder;
+    let limits = Limits::default();
+    let mut parts: Vec<Array2<f32>> = Vec::new();
+    let mut have = 0;
+    for (path, _) in list(paths)? {
+        let x = enc.encode(&read_batch(&path, &limits)?);
+        have += x.nrows();
+        parts.push(x);
+        if have >= rows {
+            break;
+        }
+    }
+    if have == 0 {
+        bail!("no events to encode");
+    }
+    let mut views: Vec<_> = parts.iter().map(|p| p.view()).collect();
+    // a short set is repeated: rows, not distinct events, are what is timed
+    while views.iter().map(|v| v.nrows()).sum::<usize>() < rows {
+        let again: Vec<_> = parts.iter().map(|p| p.view()).collect();
+        views.extend(again);
+    }
+    let x = concatenate(Axis(0), &views)?;
+    let x = x
+        .slice_axis(Axis(0), ndarray::Slice::from(0..rows))
+        .to_owned();
+    drop(parts);
+    let mut out = vec![0.0; rows];
+    let (mut cpu, mut wall) = (Vec::new(), Vec::new());
+    for _ in 0..runs {
+        let (w0, c0) = (Instant::now(), thread_cpu());
+        model.forest.score_into(x.view(), &mut out);
+        cpu.push(thread_cpu() - c0);
+        wall.push(w0.elapsed().as_secs_f64());
+    }
+    let (c, w) = (median(&cpu), median(&wall));
+    Ok(json!({
+        "clock": CLOCK,
+        "rows": rows,
+        "features": x.ncols(),
+        "trees": model.forest.n_trees(),
+        "max_samples": model.forest.max_samples(),
+        "runs": runs,
+        "cpu_s": round(c, 4),
+        "rows_per_cpu_s": rate(rows as u64, c),
+        "wall_s": round(w, 4),
+        "rows_per_wall_s": rate(rows as u64, w),
+        "mean_score": round(out.iter().sum::<f64>() / rows as f64, 6),
+    }))
+}
