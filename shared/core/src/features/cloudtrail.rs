@@ -144,6 +144,10 @@ impl CloudTrailEncoder {
                 .insert(fnv1a(&[p, batch.str(e.name)]));
             self.principal_networks
                 .insert(fnv1a(&[p, network_of(batch.str(e.ip))]));
+            self.principal_clients.insert(fnv1a(&[p, e.ua.as_str()]));
+            if matches!(e.ip_class, IpClass::PublicV4 | IpClass::PublicV6) {
+                *self.principal_public.entry(p.to_owned()).or_default() += 1;
+            }
         }
     }
 

@@ -3,12 +3,13 @@
 //! (u32 LE), payload length (u64 LE), then the postcard-encoded [`Model`].
 
 use super::calibration::Calibration;
+use super::hbos::Hbos;
 use super::iforest::{IsolationForest, IsolationForestParams};
 use crate::features::cloudtrail::CloudTrailEncoder;
 use serde::{Deserialize, Serialize};
 
 /// Current artifact format version.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 const MAGIC: &[u8; 8] = b"THMODEL\0";
 const HEADER: usize = 8 + 4 + 4 + 8;
 
@@ -64,6 +65,10 @@ pub struct Model {
     pub forest: IsolationForest,
     /// Distribution of training scores.
     pub calibration: Calibration,
+    /// Per-feature histograms (the second detector).
+    pub hbos: Hbos,
+    /// Distribution of training HBOS scores.
+    pub hbos_calibration: Calibration,
     /// Per-feature training percentiles 1 and 99, for explanations.
     pub feature_bounds: Vec<(f32, f32)>,
 }
@@ -84,7 +89,9 @@ pub enum ModelError {
     #[error("model is corrupt: {0}")]
     Corrupt(String),
     /// Trained on another feature schema.
-    #[error("model schema {found} does not match this build's {expected} ({id}); retrain the model")]
+    #[error(
+        "model schema {found} does not match this build's {expected} ({id}); retrain the model"
+    )]
     SchemaMismatch {
         /// Schema id.
         id: String,
@@ -144,7 +151,8 @@ impl Model {
         if crc32fast::hash(payload) != crc {
             return Err(ModelError::Corrupt("checksum mismatch".into()));
         }
-        let model: Model = postcard::from_bytes(payload).map_err(|e| ModelError::Corrupt(e.to_string()))?;
+        let model: Model =
+            postcard::from_bytes(payload).map_err(|e| ModelError::Corrupt(e.to_string()))?;
         model.check()?;
         Ok(model)
     }
@@ -165,7 +173,10 @@ impl Model {
                 expected,
             });
         }
-        if self.forest.n_features() != width || self.feature_bounds.len() != width {
+        if self.forest.n_features() != width
+            || self.feature_bounds.len() != width
+            || self.hbos.features.len() != width
+        {
             return Err(ModelError::Inconsistent(format!(
                 "forest has {} features, bounds {}, schema {width}",
                 self.forest.n_features(),

@@ -5,3 +5,4 @@ pub mod artifact;
 pub mod calibration;
 pub mod iforest;
 pub mod train;
+pub mod hbos;

@@ -4,6 +4,7 @@
 
 use super::artifact::{Encoder, Model, ModelError, SchemaInfo, TrainingInfo, content_version};
 use super::calibration::Calibration;
+use super::hbos::Hbos;
 use super::iforest::{IForestError, IsolationForest, IsolationForestParams};
 use crate::features::cloudtrail::{self, CloudTrailEncoder, FEATURES, N_FEATURES};
 use crate::sources::cloudtrail::CtBatch;
@@ -31,7 +32,10 @@ pub enum TrainError {
 /// Learns a model from batches. `passes` is called twice and must yield the same
 /// batches each time (the CLI re-reads the files): once to learn frequencies, once
 /// to encode with them.
-pub fn train_cloudtrail<I, F>(mut passes: F, params: &IsolationForestParams) -> Result<Model, TrainError>
+pub fn train_cloudtrail<I, F>(
+    mut passes: F,
+    params: &IsolationForestParams,
+) -> Result<Model, TrainError>
 where
     F: FnMut() -> I,
     I: Iterator<Item = CtBatch>,
@@ -83,6 +87,10 @@ where
     let forest = IsolationForest::fit(x.view(), params)?;
     let scores = forest.score(x.view());
     let calibration = Calibration::from_scores(&scores);
+    let flat: Vec<f32> = sample.iter().flat_map(|r| r.iter().copied()).collect();
+    let hbos = Hbos::fit(&flat, N_FEATURES);
+    let hbos_scores: Vec<f64> = sample.iter().map(|r| hbos.score(r)).collect();
+    let hbos_calibration = Calibration::from_scores(&hbos_scores);
     let feature_bounds = (0..N_FEATURES)
         .map(|j| {
             let mut col: Vec<f32> = x.column(j).to_vec();
@@ -110,6 +118,8 @@ where
         encoder: Encoder::CloudTrail(encoder),
         forest,
         calibration,
+        hbos,
+        hbos_calibration,
         feature_bounds,
     };
     let bytes = model.to_bytes()?;

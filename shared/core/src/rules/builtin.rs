@@ -23,6 +23,8 @@ pub struct RuleInput<'a> {
     pub response: Option<&'a str>,
     /// Raw `additionalEventData` JSON.
     pub additional: Option<&'a str>,
+    /// The account the event belongs to.
+    pub account: &'a str,
 }
 
 /// One rule of the pack.
@@ -47,7 +49,8 @@ fn always(_: &RuleInput<'_>) -> bool {
 }
 
 fn req_has(i: &RuleInput<'_>, needles: &[&str]) -> bool {
-    i.request.is_some_and(|r| needles.iter().any(|n| r.contains(n)))
+    i.request
+        .is_some_and(|r| needles.iter().any(|n| r.contains(n)))
 }
 
 fn targets_other_user(i: &RuleInput<'_>) -> bool {
@@ -86,7 +89,12 @@ fn detector_disabled(i: &RuleInput<'_>) -> bool {
 fn admin_policy(i: &RuleInput<'_>) -> bool {
     req_has(
         i,
-        &["AdministratorAccess", "\"Action\":\"*\"", "\\\"Action\\\":\\\"*\\\"", "IAMFullAccess"],
+        &[
+            "AdministratorAccess",
+            "\"Action\":\"*\"",
+            "\\\"Action\\\":\\\"*\\\"",
+            "IAMFullAccess",
+        ],
     )
 }
 
@@ -102,6 +110,54 @@ fn public_principal(i: &RuleInput<'_>) -> bool {
             "AuthenticatedUsers",
         ],
     )
+}
+
+/// A resource policy with an `Allow` statement for everyone (`"*"` or
+/// `{"AWS":"*"}`) and no condition, or an ACL granting AllUsers/AuthenticatedUsers.
+fn public_policy(i: &RuleInput<'_>) -> bool {
+    if req_has(i, &["AllUsers", "AuthenticatedUsers"]) {
+        return true;
+    }
+    let Some(v) = i.request.and_then(|r| serde_json::from_str::<serde_json::Value>(r).ok()) else {
+        return false;
+    };
+    let policy = match v.get("bucketPolicy").or_else(|| v.get("policy")) {
+        Some(serde_json::Value::String(s)) => serde_json::from_str(s).unwrap_or(serde_json::Value::Null),
+        Some(other) => other.clone(),
+        None => return public_principal(i),
+    };
+    let stmts = match policy.get("Statement") {
+        Some(serde_json::Value::Array(a)) => a.clone(),
+        Some(one) => vec![one.clone()],
+        None => Vec::new(),
+    };
+    stmts.iter().any(|st| {
+        let allow = st.get("Effect").and_then(|e| e.as_str()) == Some("Allow");
+        let everyone = match st.get("Principal") {
+            Some(serde_json::Value::String(p)) => p == "*",
+            Some(p) => p.get("AWS").is_some_and(|a| a == "*" || a.as_array().is_some_and(|l| l.iter().any(|x| x == "*"))),
+            None => false,
+        };
+        allow && everyone && st.get("Condition").is_none()
+    })
+}
+
+/// A trust policy naming an account other than the event's own.
+fn trust_other_account(i: &RuleInput<'_>) -> bool {
+    let Some(r) = i.request else { return false };
+    let mut rest = r;
+    while let Some(at) = rest.find("arn:aws:iam::") {
+        let acct: String = rest[at + 13..].chars().take_while(char::is_ascii_digit).collect();
+        if acct.len() == 12 && acct != i.account {
+            return true;
+        }
+        rest = &rest[at + 13..];
+    }
+    false
+}
+
+fn trust_everyone(i: &RuleInput<'_>) -> bool {
+    req_has(i, &["\\\"AWS\\\":\\\"*\\\"", "\\\"Principal\\\":\\\"*\\\"", "\"AWS\":\"*\"", "\"Principal\":\"*\""])
 }
 
 fn url_without_auth(i: &RuleInput<'_>) -> bool {
@@ -121,19 +177,59 @@ fn shares_with_account(i: &RuleInput<'_>) -> bool {
     shares(i) && !shares_with_all(i)
 }
 
+/// Ports that should never face the internet: remote administration and databases.
+const ADMIN_PORTS: &[i64] = &[22, 23, 3389, 5900, 3306, 5432, 1433, 1521, 27017, 6379, 9200, 11211, 2375];
+
+/// An ingress rule from anywhere that covers all traffic or an administration or
+/// database port (a world-open 443 in front of a load balancer is normal).
 fn open_to_world(i: &RuleInput<'_>) -> bool {
-    req_has(i, &["0.0.0.0/0", "::/0"])
+    if !req_has(i, &["0.0.0.0/0", "::/0"]) {
+        return false;
+    }
+    let Some(v) = i.request.and_then(|r| serde_json::from_str::<serde_json::Value>(r).ok()) else {
+        return true;
+    };
+    let items = v
+        .pointer("/ipPermissions/items")
+        .and_then(|x| x.as_array())
+        .cloned()
+        .unwrap_or_default();
+    if items.is_empty() {
+        // Flat form: {"cidrIp":"0.0.0.0/0","fromPort":22,"toPort":22,"ipProtocol":"tcp"}
+        return risky_range(&v);
+    }
+    items.iter().any(|p| {
+        let world = p.to_string();
+        (world.contains("0.0.0.0/0") || world.contains("::/0")) && risky_range(p)
+    })
+}
+
+fn risky_range(p: &serde_json::Value) -> bool {
+    let proto = p.get("ipProtocol").and_then(|x| x.as_str()).unwrap_or("-1");
+    if proto == "-1" || proto == "all" {
+        return true;
+    }
+    let from = p.get("fromPort").and_then(serde_json::Value::as_i64).unwrap_or(0);
+    let to = p.get("toPort").and_then(serde_json::Value::as_i64).unwrap_or(65535);
+    ADMIN_PORTS.iter().any(|port| (from..=to).contains(port))
 }
 
 fn public_access_block_off(i: &RuleInput<'_>) -> bool {
     i.name == "DeleteBucketPublicAccessBlock"
         || i.name == "DeleteAccountPublicAccessBlock"
-        || req_has(i, &["\"BlockPublicAcls\":false", "\"RestrictPublicBuckets\":false"])
+        || req_has(
+            i,
+            &[
+                "\"BlockPublicAcls\":false",
+                "\"RestrictPublicBuckets\":false",
+            ],
+        )
 }
 
 fn console_without_mfa(i: &RuleInput<'_>) -> bool {
     i.identity == IdentityType::IamUser
-        && i.additional.is_some_and(|a| a.contains("\"MFAUsed\":\"No\""))
+        && i.additional
+            .is_some_and(|a| a.contains("\"MFAUsed\":\"No\""))
         && i.response.is_some_and(|r| r.contains("\"Success\""))
 }
 
@@ -142,30 +238,241 @@ fn root_identity(i: &RuleInput<'_>) -> bool {
 }
 
 static RULES: &[RuleDef] = &[
-    RuleDef { id: "ct.cloudtrail.stop_logging", title: "CloudTrail logging stopped", technique: "T1562.008", severity: 9.2, names: &["StopLogging"], matches: always },
-    RuleDef { id: "ct.cloudtrail.delete_trail", title: "CloudTrail trail deleted", technique: "T1562.008", severity: 9.2, names: &["DeleteTrail"], matches: always },
-    RuleDef { id: "ct.cloudtrail.selectors_weakened", title: "CloudTrail event selectors weakened", technique: "T1562.008", severity: 8.0, names: &["PutEventSelectors", "PutAdvancedEventSelectors"], matches: selectors_weakened },
-    RuleDef { id: "ct.guardduty.disabled", title: "GuardDuty detector deleted or disabled", technique: "T1562.001", severity: 8.8, names: &["DeleteDetector", "UpdateDetector", "DisassociateFromMasterAccount", "DisassociateFromAdministratorAccount"], matches: detector_disabled },
-    RuleDef { id: "ct.config.stopped", title: "AWS Config recording stopped or deleted", technique: "T1562.001", severity: 8.0, names: &["StopConfigurationRecorder", "DeleteConfigurationRecorder", "DeleteDeliveryChannel"], matches: always },
-    RuleDef { id: "ct.logs.flow_or_dns_logs_deleted", title: "VPC flow logs or DNS query logging removed", technique: "T1562.008", severity: 7.5, names: &["DeleteFlowLogs", "DeleteResolverQueryLogConfig", "DisassociateResolverQueryLogConfig"], matches: always },
-    RuleDef { id: "ct.iam.access_key_other_user", title: "Access key created for another user", technique: "T1098.001", severity: 7.5, names: &["CreateAccessKey"], matches: targets_other_user },
-    RuleDef { id: "ct.iam.login_profile_other_user", title: "Console password set for another user", technique: "T1098.001", severity: 7.5, names: &["CreateLoginProfile", "UpdateLoginProfile"], matches: targets_other_user },
-    RuleDef { id: "ct.iam.admin_policy_attached", title: "Administrator policy attached", technique: "T1098.003", severity: 7.5, names: &["AttachUserPolicy", "AttachRolePolicy", "AttachGroupPolicy", "PutUserPolicy", "PutRolePolicy", "PutGroupPolicy"], matches: admin_policy },
-    RuleDef { id: "ct.iam.role_trust_changed", title: "Role trust policy changed", technique: "T1098.003", severity: 5.5, names: &["UpdateAssumeRolePolicy"], matches: always },
-    RuleDef { id: "ct.iam.user_created", title: "IAM user created", technique: "T1136.003", severity: 3.0, names: &["CreateUser"], matches: always },
-    RuleDef { id: "ct.iam.mfa_removed", title: "MFA device deactivated", technique: "T1556.006", severity: 6.0, names: &["DeactivateMFADevice", "DeleteVirtualMFADevice"], matches: always },
-    RuleDef { id: "ct.lambda.public", title: "Lambda function made public", technique: "T1546", severity: 8.0, names: &["AddPermission20150331", "AddPermission20150331v2", "AddPermission"], matches: public_principal },
-    RuleDef { id: "ct.lambda.url_without_auth", title: "Lambda function URL without authentication", technique: "T1546", severity: 7.0, names: &["CreateFunctionUrlConfig20211031", "UpdateFunctionUrlConfig20211031", "CreateFunctionUrlConfig"], matches: url_without_auth },
-    RuleDef { id: "ct.exposure.snapshot_public", title: "Snapshot or image made public", technique: "T1537", severity: 8.5, names: &["ModifySnapshotAttribute", "ModifyImageAttribute", "ModifyDBSnapshotAttribute", "ModifyDBClusterSnapshotAttribute"], matches: shares_with_all },
-    RuleDef { id: "ct.exposure.snapshot_shared", title: "Snapshot or image shared with another account", technique: "T1537", severity: 6.5, names: &["ModifySnapshotAttribute", "ModifyImageAttribute", "ModifyDBSnapshotAttribute", "ModifyDBClusterSnapshotAttribute"], matches: shares_with_account },
-    RuleDef { id: "ct.s3.bucket_public", title: "S3 bucket opened to the public", technique: "T1530", severity: 8.0, names: &["PutBucketAcl", "PutBucketPolicy", "PutObjectAcl"], matches: public_principal },
-    RuleDef { id: "ct.s3.public_access_block_removed", title: "S3 public access block removed", technique: "T1530", severity: 7.0, names: &["DeleteBucketPublicAccessBlock", "DeleteAccountPublicAccessBlock", "PutBucketPublicAccessBlock", "PutAccountPublicAccessBlock"], matches: public_access_block_off },
-    RuleDef { id: "ct.s3.replication_set", title: "S3 bucket replication configured", technique: "T1537", severity: 5.0, names: &["PutBucketReplication"], matches: always },
-    RuleDef { id: "ct.ec2.sg_open_world", title: "Security group opened to the world", technique: "T1562.007", severity: 6.5, names: &["AuthorizeSecurityGroupIngress"], matches: open_to_world },
-    RuleDef { id: "ct.kms.key_deletion", title: "KMS key scheduled for deletion or disabled", technique: "T1485", severity: 7.5, names: &["ScheduleKeyDeletion", "DisableKey"], matches: always },
-    RuleDef { id: "ct.org.leave", title: "Account left the AWS Organization", technique: "T1562", severity: 9.0, names: &["LeaveOrganization"], matches: always },
-    RuleDef { id: "ct.signin.console_no_mfa", title: "Console login without MFA", technique: "T1078.004", severity: 5.0, names: &["ConsoleLogin"], matches: console_without_mfa },
-    RuleDef { id: "ct.root.usage", title: "Root account used", technique: "T1078.004", severity: 8.0, names: &[], matches: root_identity },
+    RuleDef {
+        id: "ct.cloudtrail.stop_logging",
+        title: "CloudTrail logging stopped",
+        technique: "T1562.008",
+        severity: 9.2,
+        names: &["StopLogging"],
+        matches: always,
+    },
+    RuleDef {
+        id: "ct.cloudtrail.delete_trail",
+        title: "CloudTrail trail deleted",
+        technique: "T1562.008",
+        severity: 9.2,
+        names: &["DeleteTrail"],
+        matches: always,
+    },
+    RuleDef {
+        id: "ct.cloudtrail.selectors_weakened",
+        title: "CloudTrail event selectors weakened",
+        technique: "T1562.008",
+        severity: 8.0,
+        names: &["PutEventSelectors", "PutAdvancedEventSelectors"],
+        matches: selectors_weakened,
+    },
+    RuleDef {
+        id: "ct.guardduty.disabled",
+        title: "GuardDuty detector deleted or disabled",
+        technique: "T1562.001",
+        severity: 8.8,
+        names: &[
+            "DeleteDetector",
+            "UpdateDetector",
+            "DisassociateFromMasterAccount",
+            "DisassociateFromAdministratorAccount",
+        ],
+        matches: detector_disabled,
+    },
+    RuleDef {
+        id: "ct.config.stopped",
+        title: "AWS Config recording stopped or deleted",
+        technique: "T1562.001",
+        severity: 8.0,
+        names: &[
+            "StopConfigurationRecorder",
+            "DeleteConfigurationRecorder",
+            "DeleteDeliveryChannel",
+        ],
+        matches: always,
+    },
+    RuleDef {
+        id: "ct.logs.flow_or_dns_logs_deleted",
+        title: "VPC flow logs or DNS query logging removed",
+        technique: "T1562.008",
+        severity: 7.5,
+        names: &[
+            "DeleteFlowLogs",
+            "DeleteResolverQueryLogConfig",
+            "DisassociateResolverQueryLogConfig",
+        ],
+        matches: always,
+    },
+    RuleDef {
+        id: "ct.iam.access_key_other_user",
+        title: "Access key created for another user",
+        technique: "T1098.001",
+        severity: 7.5,
+        names: &["CreateAccessKey"],
+        matches: targets_other_user,
+    },
+    RuleDef {
+        id: "ct.iam.login_profile_other_user",
+        title: "Console password set for another user",
+        technique: "T1098.001",
+        severity: 7.5,
+        names: &["CreateLoginProfile", "UpdateLoginProfile"],
+        matches: targets_other_user,
+    },
+    RuleDef {
+        id: "ct.iam.admin_policy_attached",
+        title: "Administrator policy attached",
+        technique: "T1098.003",
+        severity: 7.5,
+        names: &[
+            "AttachUserPolicy",
+            "AttachRolePolicy",
+            "AttachGroupPolicy",
+            "PutUserPolicy",
+            "PutRolePolicy",
+            "PutGroupPolicy",
+        ],
+        matches: admin_policy,
+    },
+    RuleDef {
+        id: "ct.iam.role_trust_changed",
+        title: "Role trust policy changed",
+        technique: "T1098.003",
+        severity: 5.5,
+        names: &["UpdateAssumeRolePolicy"],
+        matches: always,
+    },
+    RuleDef {
+        id: "ct.iam.user_created",
+        title: "IAM user created",
+        technique: "T1136.003",
+        severity: 3.0,
+        names: &["CreateUser"],
+        matches: always,
+    },
+    RuleDef {
+        id: "ct.iam.mfa_removed",
+        title: "MFA device deactivated",
+        technique: "T1556.006",
+        severity: 6.0,
+        names: &["DeactivateMFADevice", "DeleteVirtualMFADevice"],
+        matches: always,
+    },
+    RuleDef {
+        id: "ct.lambda.public",
+        title: "Lambda function made public",
+        technique: "T1546",
+        severity: 8.0,
+        names: &[
+            "AddPermission20150331",
+            "AddPermission20150331v2",
+            "AddPermission",
+        ],
+        matches: public_principal,
+    },
+    RuleDef {
+        id: "ct.lambda.url_without_auth",
+        title: "Lambda function URL without authentication",
+        technique: "T1546",
+        severity: 7.0,
+        names: &[
+            "CreateFunctionUrlConfig20211031",
+            "UpdateFunctionUrlConfig20211031",
+            "CreateFunctionUrlConfig",
+        ],
+        matches: url_without_auth,
+    },
+    RuleDef {
+        id: "ct.exposure.snapshot_public",
+        title: "Snapshot or image made public",
+        technique: "T1537",
+        severity: 8.5,
+        names: &[
+            "ModifySnapshotAttribute",
+            "ModifyImageAttribute",
+            "ModifyDBSnapshotAttribute",
+            "ModifyDBClusterSnapshotAttribute",
+        ],
+        matches: shares_with_all,
+    },
+    RuleDef {
+        id: "ct.exposure.snapshot_shared",
+        title: "Snapshot or image shared with another account",
+        technique: "T1537",
+        severity: 6.5,
+        names: &[
+            "ModifySnapshotAttribute",
+            "ModifyImageAttribute",
+            "ModifyDBSnapshotAttribute",
+            "ModifyDBClusterSnapshotAttribute",
+        ],
+        matches: shares_with_account,
+    },
+    RuleDef {
+        id: "ct.s3.bucket_public",
+        title: "S3 bucket opened to the public",
+        technique: "T1530",
+        severity: 8.0,
+        names: &["PutBucketAcl", "PutBucketPolicy", "PutObjectAcl"],
+        matches: public_principal,
+    },
+    RuleDef {
+        id: "ct.s3.public_access_block_removed",
+        title: "S3 public access block removed",
+        technique: "T1530",
+        severity: 7.0,
+        names: &[
+            "DeleteBucketPublicAccessBlock",
+            "DeleteAccountPublicAccessBlock",
+            "PutBucketPublicAccessBlock",
+            "PutAccountPublicAccessBlock",
+        ],
+        matches: public_access_block_off,
+    },
+    RuleDef {
+        id: "ct.s3.replication_set",
+        title: "S3 bucket replication configured",
+        technique: "T1537",
+        severity: 5.0,
+        names: &["PutBucketReplication"],
+        matches: always,
+    },
+    RuleDef {
+        id: "ct.ec2.sg_open_world",
+        title: "Security group opened to the world",
+        technique: "T1562.007",
+        severity: 6.5,
+        names: &["AuthorizeSecurityGroupIngress"],
+        matches: open_to_world,
+    },
+    RuleDef {
+        id: "ct.kms.key_deletion",
+        title: "KMS key scheduled for deletion or disabled",
+        technique: "T1485",
+        severity: 7.5,
+        names: &["ScheduleKeyDeletion", "DisableKey"],
+        matches: always,
+    },
+    RuleDef {
+        id: "ct.org.leave",
+        title: "Account left the AWS Organization",
+        technique: "T1562",
+        severity: 9.0,
+        names: &["LeaveOrganization"],
+        matches: always,
+    },
+    RuleDef {
+        id: "ct.signin.console_no_mfa",
+        title: "Console login without MFA",
+        technique: "T1078.004",
+        severity: 5.0,
+        names: &["ConsoleLogin"],
+        matches: console_without_mfa,
+    },
+    RuleDef {
+        id: "ct.root.usage",
+        title: "Root account used",
+        technique: "T1078.004",
+        severity: 8.0,
+        names: &[],
+        matches: root_identity,
+    },
 ];
 
 /// All built-in rules.
@@ -204,7 +511,11 @@ fn index() -> &'static Index {
 /// The index of the most severe rule that matches, if any.
 pub fn evaluate(input: &RuleInput<'_>) -> Option<u16> {
     let idx = index();
-    let named = idx.by_name.get(input.name).map(Vec::as_slice).unwrap_or(&[]);
+    let named = idx
+        .by_name
+        .get(input.name)
+        .map(Vec::as_slice)
+        .unwrap_or(&[]);
     named
         .iter()
         .chain(idx.any_name.iter())

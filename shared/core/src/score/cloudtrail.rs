@@ -2,16 +2,35 @@
 //! and build one [`Finding`] per event (with `severity: None` when nothing fired).
 
 use super::{FAILED_CALL_PENALTY, combine, explain};
-use crate::features::cloudtrail::FileStats;
+use crate::features::cloudtrail::{Col, FileStats};
 use crate::finding::{Detection, Finding, finding_id};
 use crate::models::artifact::{Encoder, Model};
 use crate::rules::builtin;
 use crate::severity::Severity;
-use crate::sources::cloudtrail::{CtBatch, ErrorClass, SOURCE};
+use crate::sources::cloudtrail::{CtBatch, CtEvent, ErrorClass, IdentityType, SOURCE};
 use crate::timefmt;
 
 /// Id of the Isolation Forest detection.
 pub const IFOREST: &str = "iforest";
+/// Id of the histogram (HBOS) detection.
+pub const HBOS: &str = "hbos";
+
+/// Highest model-only severity score of a routine read (just under medium).
+pub const ROUTINE_READ_CAP: f64 = 3.9;
+
+/// A read-only call by a principal seen in training, from a network and with a
+/// client it used before, not by root: rare reads like this are how people work
+/// (a first `ListStacks`), not how accounts are attacked, so the model alone keeps
+/// them low. Stolen keys give themselves away by network, client or volume.
+fn routine_read(e: &CtEvent, row: &[f32]) -> bool {
+    let at = |c: Col| row.get(c as usize).copied().unwrap_or(0.0);
+    e.read_only == Some(true)
+        && e.identity != IdentityType::Root
+        && at(Col::NewNetwork) == 0.0
+        && at(Col::NewClient) == 0.0
+        && at(Col::PrincipalRarity) < 5.0
+        && at(Col::PrincipalErrorRatio) < 0.5
+}
 
 /// Scores every event of a batch. Without a model only rules can fire.
 pub fn score_batch(batch: &CtBatch, model: Option<&Model>) -> Vec<Finding> {
@@ -50,19 +69,34 @@ pub fn score_batch(batch: &CtBatch, model: Option<&Model>) -> Vec<Finding> {
             let (score, model_sev) = match &scored {
                 Some((m, x, scores)) => {
                     let s = scores[i];
-                    let sev = m.calibration.severity_score(s);
-                    if sev.is_some() {
-                        detections.push(Detection {
-                            id: IFOREST.to_owned(),
-                            technique: None,
-                        });
-                        let tail = m.calibration.tail(s);
-                        reasons.push(explain::tail_sentence(tail));
-                        let row = x.row(i);
-                        if let Some(row) = row.as_slice() {
-                            reasons.extend(explain::feature_reasons(m, row, batch, e, &file));
-                        }
+                    let row = x.row(i);
+                    let row = row.as_slice().unwrap_or(&[]);
+                    let if_sev = m.calibration.severity_score(s);
+                    let hb = m.hbos.score(row);
+                    let hb_sev = m.hbos_calibration.severity_score(hb);
+                    if if_sev.is_some() {
+                        detections.push(Detection { id: IFOREST.to_owned(), technique: None });
+                        reasons.push(explain::tail_sentence("isolation forest", m.calibration.tail(s)));
                     }
+                    if hb_sev.is_some() {
+                        detections.push(Detection { id: HBOS.to_owned(), technique: None });
+                        reasons.push(explain::tail_sentence("feature histograms", m.hbos_calibration.tail(hb)));
+                    }
+                    if if_sev.is_some() || hb_sev.is_some() {
+                        reasons.extend(explain::feature_reasons(m, row, hb_sev.is_some(), batch, e, &file));
+                    }
+                    let sev = match (if_sev, hb_sev) {
+                        (Some(a), Some(b)) => Some(a.max(b)),
+                        (a, b) => a.or(b),
+                    };
+                    let sev = if routine_read(e, row) {
+                        if sev.is_some() {
+                            reasons.push("a read by a known principal from a known network and client: kept low".to_owned());
+                        }
+                        sev.map(|v| v.min(ROUTINE_READ_CAP))
+                    } else {
+                        sev
+                    };
                     (s, sev)
                 }
                 None => (rule_sev.map_or(0.0, |s| s / 10.0), None),

@@ -10,36 +10,55 @@ use crate::timefmt;
 const MAX_REASONS: usize = 3;
 
 /// "unusual for this account: only 0.02% of training events scored as high".
-pub(crate) fn tail_sentence(tail: f64) -> String {
+pub(crate) fn tail_sentence(detector: &str, tail: f64) -> String {
     if tail <= 0.0 {
-        "more anomalous than every event seen in training".to_owned()
+        format!("{detector}: more anomalous than every event seen in training")
     } else {
         format!(
-            "unusual for this account: only {:.3}% of training events scored as high",
+            "{detector}: only {:.3}% of training events scored as high",
             tail * 100.0
         )
     }
 }
 
-/// Up to three sentences on the features that stood out (outside the training
-/// 1st–99th percentile) and did most to isolate the event.
+/// Up to three sentences on the features that stood out. With `by_histogram`, the
+/// features whose values were rarest in training (at most 1% of events); otherwise
+/// those outside the training 1st–99th percentile that did most to isolate the event.
 pub(crate) fn feature_reasons(
     model: &Model,
     row: &[f32],
+    by_histogram: bool,
     batch: &CtBatch,
     e: &CtEvent,
     file: &FileStats,
 ) -> Vec<String> {
-    let attribution = model.forest.feature_attribution(row);
-    let mut cols: Vec<usize> = (0..row.len().min(FEATURES.len()))
+    let width = row.len().min(FEATURES.len());
+    let weight: Vec<f64> = if by_histogram {
+        let c = model.hbos.contributions(row);
+        (0..width)
+            .map(|j| {
+                let floor = model.hbos.features.get(j).map_or(0.0, |h| {
+                    h.surprise.iter().copied().fold(f32::INFINITY, f32::min)
+                });
+                f64::from(c.get(j).copied().unwrap_or(0.0) - floor)
+            })
+            .collect()
+    } else {
+        model.forest.feature_attribution(row)
+    };
+    let mut cols: Vec<usize> = (0..width)
         .filter(|&j| {
-            let (lo, hi) = model.feature_bounds.get(j).copied().unwrap_or((0.0, 0.0));
-            row[j] > hi || row[j] < lo
+            if by_histogram {
+                weight.get(j).is_some_and(|&w| w >= 2.0)
+            } else {
+                let (lo, hi) = model.feature_bounds.get(j).copied().unwrap_or((0.0, 0.0));
+                row[j] > hi || row[j] < lo
+            }
         })
         .collect();
     cols.sort_by(|&a, &b| {
-        let wa = attribution.get(a).copied().unwrap_or(0.0);
-        let wb = attribution.get(b).copied().unwrap_or(0.0);
+        let wa = weight.get(a).copied().unwrap_or(0.0);
+        let wb = weight.get(b).copied().unwrap_or(0.0);
         wb.total_cmp(&wa)
     });
     let mut out: Vec<String> = Vec::new();

@@ -15,7 +15,7 @@ pub fn combine(rule: Option<f64>, model: Option<f64>) -> Option<f64> {
         (None, None) => return None,
         (Some(r), None) => r,
         (None, Some(m)) => m,
-        (Some(r), Some(m)) if m >= 4.0 => r.max(m) + AGREEMENT_BONUS,
+        (Some(r), Some(m)) if m >= 4.0 && r >= 4.0 => r.max(m) + AGREEMENT_BONUS,
         (Some(r), Some(m)) => r.max(m),
     };
     Some((s.clamp(1.0, 10.0) * 10.0).round() / 10.0)
@@ -32,6 +32,7 @@ mod tests {
         assert_eq!(combine(None, Some(4.44)), Some(4.4));
         assert_eq!(combine(Some(7.5), Some(4.5)), Some(8.5));
         assert_eq!(combine(Some(7.5), Some(2.0)), Some(7.5));
+        assert_eq!(combine(Some(3.5), Some(4.5)), Some(4.5));
         assert_eq!(combine(Some(9.5), Some(6.0)), Some(10.0));
     }
 }

@@ -150,22 +150,51 @@ impl UaFamily {
         };
         let u = ua.to_ascii_lowercase();
         let has = |needles: &[&str]| needles.iter().any(|n| u.contains(n));
-        if has(&["kali", "parrot", "pentoo", "pacu", "cloudgoat", "stratus-red-team", "nmap", "sqlmap"]) {
+        if has(&[
+            "kali",
+            "parrot",
+            "pentoo",
+            "pacu",
+            "cloudgoat",
+            "stratus-red-team",
+            "nmap",
+            "sqlmap",
+        ]) {
             Self::Offensive
         } else if u.starts_with("mozilla/")
             || u == "aws internal"
-            || has(&["console.amazonaws.com", "signin.amazonaws.com", "aws-console"])
+            || has(&[
+                "console.amazonaws.com",
+                "signin.amazonaws.com",
+                "aws-console",
+            ])
         {
             Self::Console
         } else if u.starts_with("aws-cli/") {
             Self::Cli
-        } else if has(&["terraform", "apn/1.0", "cloudformation", "aws-cdk", "pulumi"]) {
+        } else if has(&[
+            "terraform",
+            "apn/1.0",
+            "cloudformation",
+            "aws-cdk",
+            "pulumi",
+        ]) {
             Self::Iac
         } else if has(&["boto3", "botocore", "aws-sdk-", "aws-internal/"]) {
             Self::Sdk
         } else if u.ends_with(".amazonaws.com") {
             Self::Service
-        } else if has(&["curl/", "python-requests", "python-urllib", "go-http-client", "okhttp", "postman", "wget", "httpie", "powershell"]) {
+        } else if has(&[
+            "curl/",
+            "python-requests",
+            "python-urllib",
+            "go-http-client",
+            "okhttp",
+            "postman",
+            "wget",
+            "httpie",
+            "powershell",
+        ]) {
             Self::Script
         } else {
             Self::Other
@@ -217,7 +246,10 @@ impl ErrorClass {
             Self::AccessDenied
         } else if c.starts_with("NoSuch") || c.contains("NotFound") {
             Self::NotFound
-        } else if c.contains("Throttl") || c.contains("RequestLimitExceeded") || c.contains("TooManyRequests") {
+        } else if c.contains("Throttl")
+            || c.contains("RequestLimitExceeded")
+            || c.contains("TooManyRequests")
+        {
             Self::Throttling
         } else {
             Self::Other
@@ -258,15 +290,24 @@ mod tests {
     #[test]
     fn classifies_user_agents() {
         let cases = [
-            ("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7)", UaFamily::Console),
+            (
+                "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7)",
+                UaFamily::Console,
+            ),
             ("console.amazonaws.com", UaFamily::Console),
             ("aws-cli/2.15.30 Python/3.11.8 Darwin/23.3.0", UaFamily::Cli),
-            ("Boto3/1.34.64 md/Botocore#1.34.64 ua/2.0 os/linux", UaFamily::Sdk),
+            (
+                "Boto3/1.34.64 md/Botocore#1.34.64 ua/2.0 os/linux",
+                UaFamily::Sdk,
+            ),
             ("APN/1.0 HashiCorp/1.0 Terraform/1.7.4", UaFamily::Iac),
             ("cloudformation.amazonaws.com", UaFamily::Iac),
             ("lambda.amazonaws.com", UaFamily::Service),
             ("python-requests/2.31.0", UaFamily::Script),
-            ("Boto3/1.26.0 Python/3.11.2 Linux/6.1.0-kali7-amd64 Botocore/1.29.0", UaFamily::Offensive),
+            (
+                "Boto3/1.26.0 Python/3.11.2 Linux/6.1.0-kali7-amd64 Botocore/1.29.0",
+                UaFamily::Offensive,
+            ),
             ("", UaFamily::Other),
         ];
         for (ua, want) in cases {
@@ -279,7 +320,10 @@ mod tests {
         let cases = [
             (None, ErrorClass::None),
             (Some("AccessDenied"), ErrorClass::AccessDenied),
-            (Some("Client.UnauthorizedOperation"), ErrorClass::AccessDenied),
+            (
+                Some("Client.UnauthorizedOperation"),
+                ErrorClass::AccessDenied,
+            ),
             (Some("NoSuchEntityException"), ErrorClass::NotFound),
             (Some("ResourceNotFoundException"), ErrorClass::NotFound),
             (Some("ThrottlingException"), ErrorClass::Throttling),

@@ -144,7 +144,9 @@ impl CtBatch {
                 self.events.push(ev);
                 Ok(())
             }
-            None => Err(serde::de::Error::custom("eventTime is not an RFC 3339 time")),
+            None => Err(serde::de::Error::custom(
+                "eventTime is not an RFC 3339 time",
+            )),
         }
     }
 
@@ -208,6 +210,7 @@ impl CtBatch {
             request: r.request_parameters.map(|v| v.get()),
             response,
             additional,
+            account,
         });
         let ua_sym = self.strings.intern(r.user_agent.as_deref().unwrap_or(""));
         let ua = self.ua_family(ua_sym, r.user_agent.as_deref());
@@ -245,7 +248,11 @@ impl CtBatch {
 /// The stable principal of a record: the issuing role or user for sessions (so all
 /// sessions of a role count as one), else the ARN, the invoking service, the
 /// principal id, the account, or the identity type.
-fn principal_of<'r>(r: &'r RawRecord<'_>, identity: IdentityType, issuer_arn: Option<&'r str>) -> &'r str {
+fn principal_of<'r>(
+    r: &'r RawRecord<'_>,
+    identity: IdentityType,
+    issuer_arn: Option<&'r str>,
+) -> &'r str {
     let id = r.user_identity.as_ref();
     issuer_arn
         .or_else(|| id.and_then(|i| i.arn.as_deref()))

@@ -349,6 +349,9 @@ mod tests {
     fn refuses_records_over_the_limit() {
         let big = format!(r#"{{"Records":[{{"x":"{}"}}]}}"#, "a".repeat(2_000_000));
         let mut s = RecordSplitter::new(big.as_bytes(), 1000);
-        assert!(matches!(s.next_record(), Err(SplitError::RecordTooLarge { .. })));
+        assert!(matches!(
+            s.next_record(),
+            Err(SplitError::RecordTooLarge { .. })
+        ));
     }
 }

@@ -2,7 +2,10 @@ use super::*;
 use crate::decode::Limits;
 
 fn fixture(name: &str) -> Vec<u8> {
-    let path = format!("{}/../../tests/fixtures/cloudtrail/{name}", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/../../tests/fixtures/cloudtrail/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
     std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
@@ -17,19 +20,87 @@ fn parses_every_identity_shape() {
     let rows: Vec<(&str, IdentityType, &str, IpClass, UaFamily)> = batch
         .events
         .iter()
-        .map(|e| (&*e.event_id, e.identity, batch.str(e.principal), e.ip_class, e.ua))
+        .map(|e| {
+            (
+                &*e.event_id,
+                e.identity,
+                batch.str(e.principal),
+                e.ip_class,
+                e.ua,
+            )
+        })
         .collect();
     let want = [
-        ("e0000000-0000-4000-8000-000000000001", IdentityType::IamUser, "arn:aws:iam::123456789012:user/Alice", IpClass::PublicV4, UaFamily::Cli),
-        ("e0000000-0000-4000-8000-000000000002", IdentityType::AssumedRole, "arn:aws:iam::123456789012:role/ci-deployer", IpClass::Private, UaFamily::Iac),
-        ("e0000000-0000-4000-8000-000000000003", IdentityType::Root, "arn:aws:iam::123456789012:root", IpClass::PublicV4, UaFamily::Console),
-        ("e0000000-0000-4000-8000-000000000004", IdentityType::AwsService, "config.amazonaws.com", IpClass::Service, UaFamily::Service),
-        ("e0000000-0000-4000-8000-000000000005", IdentityType::FederatedUser, "arn:aws:iam::123456789012:user/federation-broker", IpClass::PublicV6, UaFamily::Sdk),
-        ("e0000000-0000-4000-8000-000000000006", IdentityType::AwsAccount, "AIDAOTHERACCOUNT", IpClass::PublicV4, UaFamily::Sdk),
-        ("e0000000-0000-4000-8000-000000000007", IdentityType::Federated, "SAMLExampleProvider:alice@example.com", IpClass::PublicV4, UaFamily::Console),
-        ("e0000000-0000-4000-8000-000000000008", IdentityType::Federated, "accounts.google.com:123456789.apps.googleusercontent.com:112233445566", IpClass::PublicV4, UaFamily::Sdk),
-        ("e0000000-0000-4000-8000-000000000009", IdentityType::None, "", IpClass::Service, UaFamily::Service),
-        ("e0000000-0000-4000-8000-000000000010", IdentityType::AssumedRole, "arn:aws:iam::123456789012:role/ops", IpClass::PublicV4, UaFamily::Offensive),
+        (
+            "e0000000-0000-4000-8000-000000000001",
+            IdentityType::IamUser,
+            "arn:aws:iam::123456789012:user/Alice",
+            IpClass::PublicV4,
+            UaFamily::Cli,
+        ),
+        (
+            "e0000000-0000-4000-8000-000000000002",
+            IdentityType::AssumedRole,
+            "arn:aws:iam::123456789012:role/ci-deployer",
+            IpClass::Private,
+            UaFamily::Iac,
+        ),
+        (
+            "e0000000-0000-4000-8000-000000000003",
+            IdentityType::Root,
+            "arn:aws:iam::123456789012:root",
+            IpClass::PublicV4,
+            UaFamily::Console,
+        ),
+        (
+            "e0000000-0000-4000-8000-000000000004",
+            IdentityType::AwsService,
+            "config.amazonaws.com",
+            IpClass::Service,
+            UaFamily::Service,
+        ),
+        (
+            "e0000000-0000-4000-8000-000000000005",
+            IdentityType::FederatedUser,
+            "arn:aws:iam::123456789012:user/federation-broker",
+            IpClass::PublicV6,
+            UaFamily::Sdk,
+        ),
+        (
+            "e0000000-0000-4000-8000-000000000006",
+            IdentityType::AwsAccount,
+            "AIDAOTHERACCOUNT",
+            IpClass::PublicV4,
+            UaFamily::Sdk,
+        ),
+        (
+            "e0000000-0000-4000-8000-000000000007",
+            IdentityType::Federated,
+            "SAMLExampleProvider:alice@example.com",
+            IpClass::PublicV4,
+            UaFamily::Console,
+        ),
+        (
+            "e0000000-0000-4000-8000-000000000008",
+            IdentityType::Federated,
+            "accounts.google.com:123456789.apps.googleusercontent.com:112233445566",
+            IpClass::PublicV4,
+            UaFamily::Sdk,
+        ),
+        (
+            "e0000000-0000-4000-8000-000000000009",
+            IdentityType::None,
+            "",
+            IpClass::Service,
+            UaFamily::Service,
+        ),
+        (
+            "e0000000-0000-4000-8000-000000000010",
+            IdentityType::AssumedRole,
+            "arn:aws:iam::123456789012:role/ops",
+            IpClass::PublicV4,
+            UaFamily::Offensive,
+        ),
     ];
     assert_eq!(rows.len(), want.len());
     for (got, want) in rows.iter().zip(want.iter()) {
@@ -110,10 +181,22 @@ fn a_decompression_bomb_stops_at_the_cap() {
 #[test]
 fn tells_log_files_from_digests_and_other_keys() {
     let cases = [
-        ("AWSLogs/123456789012/CloudTrail/us-east-1/2024/03/04/123456789012_CloudTrail_us-east-1_20240304T1015Z_abcdEFGH12345678.json.gz", KeyKind::LogFile),
-        ("AWSLogs/123456789012/CloudTrail-Digest/us-east-1/2024/03/04/123456789012_CloudTrail-Digest_us-east-1_20240304T101530Z.json.gz", KeyKind::Digest),
-        ("AWSLogs/123456789012/CloudTrail/us-east-1/2024/03/04/x.json", KeyKind::LogFile),
-        ("AWSLogs/123456789012/elasticloadbalancing/x.log.gz", KeyKind::Other),
+        (
+            "AWSLogs/123456789012/CloudTrail/us-east-1/2024/03/04/123456789012_CloudTrail_us-east-1_20240304T1015Z_abcdEFGH12345678.json.gz",
+            KeyKind::LogFile,
+        ),
+        (
+            "AWSLogs/123456789012/CloudTrail-Digest/us-east-1/2024/03/04/123456789012_CloudTrail-Digest_us-east-1_20240304T101530Z.json.gz",
+            KeyKind::Digest,
+        ),
+        (
+            "AWSLogs/123456789012/CloudTrail/us-east-1/2024/03/04/x.json",
+            KeyKind::LogFile,
+        ),
+        (
+            "AWSLogs/123456789012/elasticloadbalancing/x.log.gz",
+            KeyKind::Other,
+        ),
         ("AWSLogs/", KeyKind::Other),
     ];
     for (key, want) in cases {
