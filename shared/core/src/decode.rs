@@ -49,7 +49,10 @@ pub struct CapExceeded(pub u64);
 impl DecodeError {
     /// Classifies an `io::Error` coming out of a reader made by [`open`].
     pub fn from_io(e: io::Error) -> Self {
-        match e.get_ref().and_then(|inner| inner.downcast_ref::<CapExceeded>()) {
+        match e
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<CapExceeded>())
+        {
             Some(CapExceeded(cap)) => DecodeError::TooLarge { cap: *cap },
             None => DecodeError::Io(e),
         }
@@ -85,7 +88,9 @@ impl<R: Read> Read for CappedReader<R> {
                 _ => Err(io::Error::other(CapExceeded(self.cap))),
             };
         }
-        let want = buf.len().min(usize::try_from(self.remaining).unwrap_or(usize::MAX));
+        let want = buf
+            .len()
+            .min(usize::try_from(self.remaining).unwrap_or(usize::MAX));
         let n = self.inner.read(&mut buf[..want])?;
         self.remaining -= n as u64;
         Ok(n)

@@ -87,7 +87,8 @@ impl Calibration {
         }
         if p > 0.0 {
             let floor = 1.0 / self.n as f64;
-            let t = ((MEDIUM_TAIL.ln() - p.ln()) / (MEDIUM_TAIL.ln() - floor.ln()).max(1e-9)).clamp(0.0, 1.0);
+            let t = ((MEDIUM_TAIL.ln() - p.ln()) / (MEDIUM_TAIL.ln() - floor.ln()).max(1e-9))
+                .clamp(0.0, 1.0);
             return Some(4.0 + 1.5 * t);
         }
         let spread = (self.max() - self.threshold(MEDIUM_TAIL)).max(1e-3);
@@ -130,7 +131,9 @@ mod tests {
     #[test]
     fn at_most_the_medium_tail_of_training_reaches_medium() {
         let c = uniform(50_000);
-        let scores: Vec<f64> = (0..50_000).map(|i| 0.3 + 0.3 * i as f64 / 50_000.0).collect();
+        let scores: Vec<f64> = (0..50_000)
+            .map(|i| 0.3 + 0.3 * i as f64 / 50_000.0)
+            .collect();
         let medium = scores
             .iter()
             .filter(|&&s| c.severity_score(s).is_some_and(|v| v >= 4.0))

@@ -59,7 +59,10 @@ pub struct InMemoryFindingStore {
 impl InMemoryFindingStore {
     /// Stored findings, sorted by id.
     pub fn findings(&self) -> Vec<Finding> {
-        let mut v: Vec<Finding> = lock(&self.findings).values().map(|(f, _)| f.clone()).collect();
+        let mut v: Vec<Finding> = lock(&self.findings)
+            .values()
+            .map(|(f, _)| f.clone())
+            .collect();
         v.sort_by(|a, b| a.finding_id.cmp(&b.finding_id));
         v
     }

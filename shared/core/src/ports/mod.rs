@@ -89,7 +89,10 @@ pub type ObjectBody = Box<dyn Read + Send>;
 /// Reads log objects.
 pub trait ObjectSource: Send + Sync {
     /// Opens one object for reading.
-    fn fetch(&self, object: &ObjectRef) -> impl Future<Output = Result<ObjectBody, PortError>> + Send;
+    fn fetch(
+        &self,
+        object: &ObjectRef,
+    ) -> impl Future<Output = Result<ObjectBody, PortError>> + Send;
 }
 
 /// Supplies the current model of a source, if there is a usable one.
@@ -141,9 +144,15 @@ pub trait FindingStore: Send + Sync {
         findings: &[Finding],
     ) -> impl Future<Output = Result<Vec<StoreOutcome>, PortError>> + Send;
     /// Records that alerts for these finding ids were published.
-    fn mark_alerted(&self, finding_ids: &[String]) -> impl Future<Output = Result<(), PortError>> + Send;
+    fn mark_alerted(
+        &self,
+        finding_ids: &[String],
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
     /// Records what was processed for one object (overwrites an earlier summary).
-    fn put_summary(&self, summary: &ObjectSummary) -> impl Future<Output = Result<(), PortError>> + Send;
+    fn put_summary(
+        &self,
+        summary: &ObjectSummary,
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
 }
 
 /// Publishes alerts for findings.
@@ -155,4 +164,6 @@ pub trait AlertSink: Send + Sync {
 #[cfg(any(test, feature = "test-util"))]
 mod memory;
 #[cfg(any(test, feature = "test-util"))]
-pub use memory::{InMemoryAlertSink, InMemoryFindingStore, InMemoryModelSource, InMemoryObjectSource};
+pub use memory::{
+    InMemoryAlertSink, InMemoryFindingStore, InMemoryModelSource, InMemoryObjectSource,
+};
