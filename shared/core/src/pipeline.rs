@@ -131,18 +131,12 @@ where
         object: object.clone(),
         source,
     })?;
-    let mut scored = score::cloudtrail::score_batch(&batch, model.as_deref());
-    let findings: Vec<Finding> = if cfg.keep_all {
-        scored
-            .iter()
-            .filter(|f| f.severity.is_some())
-            .cloned()
-            .collect()
+    let scored = score::cloudtrail::score_batch(&batch, model.as_deref(), cfg.keep_all);
+    let (findings, all): (Vec<Finding>, Vec<Finding>) = if cfg.keep_all {
+        let flagged = scored.iter().filter(|f| f.severity.is_some()).cloned().collect();
+        (flagged, scored)
     } else {
-        std::mem::take(&mut scored)
-            .into_iter()
-            .filter(|f| f.severity.is_some())
-            .collect()
+        (scored, Vec::new())
     };
 
     let outcomes = ports
@@ -203,7 +197,7 @@ where
         .map_err(port_err("store"))?;
     Ok(Report {
         summary,
-        findings: if cfg.keep_all { scored } else { findings },
+        findings: if cfg.keep_all { all } else { findings },
         skipped: None,
     })
 }

@@ -166,15 +166,18 @@ impl CloudTrailEncoder {
 
     /// Encodes every event of a batch into a `(events, N_FEATURES)` matrix.
     pub fn encode(&self, batch: &CtBatch) -> Array2<f32> {
-        let mut x = Array2::<f32>::zeros((batch.events.len(), N_FEATURES));
-        let per_sym = SymTables::new(self, batch);
-        let file = FileStats::new(batch);
-        for (i, e) in batch.events.iter().enumerate() {
-            if let Some(row) = x.row_mut(i).into_slice() {
-                self.encode_event(batch, e, &per_sym, &file, row);
-            }
+        self.prepare(batch).rows(0..batch.events.len())
+    }
+
+    /// Does the per-batch work once (per-symbol lookups, per-principal counts) so
+    /// that rows can then be encoded a chunk at a time with bounded memory.
+    pub fn prepare<'a>(&'a self, batch: &'a CtBatch) -> BatchEncoding<'a> {
+        BatchEncoding {
+            enc: self,
+            batch,
+            tables: SymTables::new(self, batch),
+            file: FileStats::new(batch),
         }
-        x
     }
 
     fn encode_event(
@@ -268,6 +271,34 @@ impl CloudTrailEncoder {
             s.errors as f32 / s.events.max(1) as f32,
         );
         set(Col::LoginFailed, f32::from(u8::from(e.login_failed)));
+    }
+}
+
+/// A batch ready to be encoded in chunks.
+pub struct BatchEncoding<'a> {
+    enc: &'a CloudTrailEncoder,
+    batch: &'a CtBatch,
+    tables: SymTables,
+    file: FileStats,
+}
+
+impl BatchEncoding<'_> {
+    /// Encodes the events in `range` (clamped to the batch) into a matrix.
+    pub fn rows(&self, range: std::ops::Range<usize>) -> Array2<f32> {
+        let end = range.end.min(self.batch.events.len());
+        let start = range.start.min(end);
+        let mut x = Array2::<f32>::zeros((end - start, N_FEATURES));
+        for (i, e) in self.batch.events[start..end].iter().enumerate() {
+            if let Some(row) = x.row_mut(i).into_slice() {
+                self.enc.encode_event(self.batch, e, &self.tables, &self.file, row);
+            }
+        }
+        x
+    }
+
+    /// Per-principal activity of the batch.
+    pub fn file(&self) -> &FileStats {
+        &self.file
     }
 }
 

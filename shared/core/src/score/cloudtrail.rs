@@ -32,97 +32,135 @@ fn routine_read(e: &CtEvent, row: &[f32]) -> bool {
         && at(Col::PrincipalErrorRatio) < 0.5
 }
 
-/// Scores every event of a batch. Without a model only rules can fire.
-pub fn score_batch(batch: &CtBatch, model: Option<&Model>) -> Vec<Finding> {
-    let scored = model.map(|m| {
-        let Encoder::CloudTrail(enc) = &m.encoder;
-        let x = enc.encode(batch);
-        let scores = m.forest.score(x.view());
-        (m, x, scores)
-    });
-    let file = FileStats::new(batch);
-    let model_version = model.map_or("none", |m| m.version());
-    batch
-        .events
-        .iter()
-        .enumerate()
-        .map(|(i, e)| {
-            let mut detections = Vec::new();
-            let mut reasons = Vec::new();
-            let mut rule_sev = None;
-            if let Some(rule) = e.rule.and_then(builtin::rule) {
-                let mut sev = rule.severity;
-                reasons.push(format!("{} ({})", rule.title, rule.technique));
-                if e.error != ErrorClass::None {
-                    sev = (sev - FAILED_CALL_PENALTY).max(1.0);
-                    reasons.push(format!(
-                        "the attempt failed with {}",
-                        batch.str(e.error_code)
-                    ));
-                }
-                rule_sev = Some(sev);
-                detections.push(Detection {
-                    id: rule.id.to_owned(),
-                    technique: Some(rule.technique.to_owned()),
-                });
-            }
-            let (score, model_sev) = match &scored {
-                Some((m, x, scores)) => {
-                    let s = scores[i];
-                    let row = x.row(i);
-                    let row = row.as_slice().unwrap_or(&[]);
-                    let if_sev = m.calibration.severity_score(s);
-                    let hb = m.hbos.score(row);
-                    let hb_sev = m.hbos_calibration.severity_score(hb);
-                    if if_sev.is_some() {
-                        detections.push(Detection { id: IFOREST.to_owned(), technique: None });
-                        reasons.push(explain::tail_sentence("isolation forest", m.calibration.tail(s)));
-                    }
-                    if hb_sev.is_some() {
-                        detections.push(Detection { id: HBOS.to_owned(), technique: None });
-                        reasons.push(explain::tail_sentence("feature histograms", m.hbos_calibration.tail(hb)));
-                    }
-                    if if_sev.is_some() || hb_sev.is_some() {
-                        reasons.extend(explain::feature_reasons(m, row, hb_sev.is_some(), batch, e, &file));
-                    }
-                    let sev = match (if_sev, hb_sev) {
-                        (Some(a), Some(b)) => Some(a.max(b)),
-                        (a, b) => a.or(b),
+/// Rows encoded and scored at a time: memory stays bounded whatever the object size.
+const CHUNK: usize = 4096;
+
+/// What the model says about one event.
+struct ModelView<'a> {
+    model: &'a Model,
+    row: &'a [f32],
+    score: f64,
+    file: &'a FileStats,
+}
+
+/// Scores every event of a batch and returns findings for those that reached a
+/// severity, or for every event with `keep_all`. Without a model only rules fire.
+pub fn score_batch(batch: &CtBatch, model: Option<&Model>, keep_all: bool) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let mut keep = |f: Option<Finding>| {
+        if let Some(f) = f {
+            out.push(f);
+        }
+    };
+    match model {
+        Some(m) => {
+            let Encoder::CloudTrail(enc) = &m.encoder;
+            let prepared = enc.prepare(batch);
+            let mut scores = vec![0.0; CHUNK];
+            for start in (0..batch.events.len()).step_by(CHUNK) {
+                let x = prepared.rows(start..start + CHUNK);
+                let k = x.nrows();
+                m.forest.score_into(x.view(), &mut scores[..k]);
+                for (j, e) in batch.events[start..start + k].iter().enumerate() {
+                    let row = x.row(j);
+                    let view = ModelView {
+                        model: m,
+                        row: row.as_slice().unwrap_or(&[]),
+                        score: scores[j],
+                        file: prepared.file(),
                     };
-                    let sev = if routine_read(e, row) {
-                        if sev.is_some() {
-                            reasons.push("a read by a known principal from a known network and client: kept low".to_owned());
-                        }
-                        sev.map(|v| v.min(ROUTINE_READ_CAP))
-                    } else {
-                        sev
-                    };
-                    (s, sev)
+                    keep(judge(batch, e, Some(&view), keep_all));
                 }
-                None => (rule_sev.map_or(0.0, |s| s / 10.0), None),
-            };
-            let severity_score = combine(rule_sev, model_sev);
-            let severity = severity_score.and_then(Severity::from_score);
-            Finding {
-                finding_id: finding_id(SOURCE, &e.event_id),
-                event_id: e.event_id.to_string(),
-                source: SOURCE.to_owned(),
-                time: timefmt::format_rfc3339(e.time),
-                account: batch.str(e.account).to_owned(),
-                region: batch.str(e.region).to_owned(),
-                principal: batch.str(e.principal).to_owned(),
-                action: format!(
-                    "{}:{}",
-                    batch.str(e.source).trim_end_matches(".amazonaws.com"),
-                    batch.str(e.name)
-                ),
-                score: (score * 1e6).round() / 1e6,
-                severity,
-                severity_score: severity_score.unwrap_or(0.0),
-                detections,
-                reasons,
-                model_version: model_version.to_owned(),
             }
-        })
-        .collect()
+        }
+        None => {
+            for e in &batch.events {
+                keep(judge(batch, e, None, keep_all));
+            }
+        }
+    }
+    out
+}
+
+/// Combines rule and model verdicts for one event into a finding (or `None` when
+/// it reached no severity and `keep_all` is off).
+fn judge(batch: &CtBatch, e: &CtEvent, view: Option<&ModelView<'_>>, keep_all: bool) -> Option<Finding> {
+    let mut detections = Vec::new();
+    let mut reasons = Vec::new();
+    let mut rule_sev = None;
+    if let Some(rule) = e.rule.and_then(builtin::rule) {
+        let mut sev = rule.severity;
+        reasons.push(format!("{} ({})", rule.title, rule.technique));
+        if e.error != ErrorClass::None {
+            sev = (sev - FAILED_CALL_PENALTY).max(1.0);
+            reasons.push(format!("the attempt failed with {}", batch.str(e.error_code)));
+        }
+        rule_sev = Some(sev);
+        detections.push(Detection {
+            id: rule.id.to_owned(),
+            technique: Some(rule.technique.to_owned()),
+        });
+    }
+    let (score, model_sev) = match view {
+        Some(v) => (v.score, model_verdict(batch, e, v, &mut detections, &mut reasons)),
+        None => (rule_sev.map_or(0.0, |s| s / 10.0), None),
+    };
+    let severity_score = combine(rule_sev, model_sev);
+    let severity = severity_score.and_then(Severity::from_score);
+    if severity.is_none() && !keep_all {
+        return None;
+    }
+    Some(Finding {
+        finding_id: finding_id(SOURCE, &e.event_id),
+        event_id: e.event_id.to_string(),
+        source: SOURCE.to_owned(),
+        time: timefmt::format_rfc3339(e.time),
+        account: batch.str(e.account).to_owned(),
+        region: batch.str(e.region).to_owned(),
+        principal: batch.str(e.principal).to_owned(),
+        action: format!(
+            "{}:{}",
+            batch.str(e.source).trim_end_matches(".amazonaws.com"),
+            batch.str(e.name)
+        ),
+        score: (score * 1e6).round() / 1e6,
+        severity,
+        severity_score: severity_score.unwrap_or(0.0),
+        detections,
+        reasons,
+        model_version: view.map_or("none", |v| v.model.version()).to_owned(),
+    })
+}
+
+/// The model-only severity of an event: the stronger of the two calibrated
+/// detectors, kept low for routine reads; adds detections and reasons.
+fn model_verdict(
+    batch: &CtBatch,
+    e: &CtEvent,
+    v: &ModelView<'_>,
+    detections: &mut Vec<Detection>,
+    reasons: &mut Vec<String>,
+) -> Option<f64> {
+    let m = v.model;
+    let if_sev = m.calibration.severity_score(v.score);
+    let hb = m.hbos.score(v.row);
+    let hb_sev = m.hbos_calibration.severity_score(hb);
+    if if_sev.is_some() {
+        detections.push(Detection { id: IFOREST.to_owned(), technique: None });
+        reasons.push(explain::tail_sentence("isolation forest", m.calibration.tail(v.score)));
+    }
+    if hb_sev.is_some() {
+        detections.push(Detection { id: HBOS.to_owned(), technique: None });
+        reasons.push(explain::tail_sentence("feature histograms", m.hbos_calibration.tail(hb)));
+    }
+    let sev = match (if_sev, hb_sev) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
+    }?;
+    reasons.extend(explain::feature_reasons(m, v.row, hb_sev.is_some(), batch, e, v.file));
+    if routine_read(e, v.row) {
+        reasons.push("a read by a known principal from a known network and client: kept low".to_owned());
+        return Some(sev.min(ROUTINE_READ_CAP));
+    }
+    Some(sev)
 }
