@@ -1,0 +1,188 @@
+//! The whole pipeline on the in-memory ports: a simulated account with attacks,
+//! a model trained on a clean day, one object processed end to end, then again.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use trailhound_core::Severity;
+use trailhound_core::decode::Limits;
+use trailhound_core::models::iforest::IsolationForestParams;
+use trailhound_core::models::train::train_cloudtrail;
+use trailhound_core::pipeline::{PipelineConfig, PipelineError, Ports, run_object};
+use trailhound_core::ports::{
+    InMemoryAlertSink, InMemoryFindingStore, InMemoryModelSource, InMemoryObjectSource, ObjectRef, Retry,
+};
+use trailhound_core::simulate::cloudtrail::{Scenario, SimConfig, SimObject, generate};
+use trailhound_core::sources::cloudtrail::CtBatch;
+
+fn simulate(cfg: &SimConfig) -> Vec<SimObject> {
+    let mut objects = Vec::new();
+    generate::<std::io::Error>(
+        cfg,
+        |o| {
+            objects.push(o);
+            Ok(())
+        },
+        |_| Ok(()),
+    )
+    .expect("simulate");
+    objects.retain(|o| !o.key.contains("CloudTrail-Digest"));
+    objects
+}
+
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    // The in-memory ports never pend, so polling once with a no-op waker completes them.
+    let waker = std::task::Waker::noop();
+    let mut cx = std::task::Context::from_waker(waker);
+    let mut f = std::pin::pin!(f);
+    match f.as_mut().poll(&mut cx) {
+        std::task::Poll::Ready(v) => v,
+        std::task::Poll::Pending => panic!("in-memory port returned Pending"),
+    }
+}
+
+struct World {
+    objects: InMemoryObjectSource,
+    models: InMemoryModelSource,
+    store: InMemoryFindingStore,
+    alerts: InMemoryAlertSink,
+    attack_key: ObjectRef,
+}
+
+fn world() -> World {
+    let clean = simulate(&SimConfig {
+        days: 1,
+        events_per_day: 4000,
+        scenarios: Scenario::all_benign(),
+        ..SimConfig::default()
+    });
+    let model = train_cloudtrail(
+        || {
+            clean
+                .iter()
+                .map(|o| CtBatch::read(&o.body[..], &Limits::default()).expect("read training object"))
+        },
+        &IsolationForestParams::default(),
+    )
+    .expect("train");
+    // The scanned day: root usage (a rule-level attack) among normal traffic.
+    let scanned = simulate(&SimConfig {
+        seed: 7,
+        days: 1,
+        events_per_day: 4000,
+        scenarios: vec![Scenario::RootUsage, Scenario::LoggingTampering],
+        ..SimConfig::default()
+    });
+    let objects = InMemoryObjectSource::default();
+    let mut attack_key = None;
+    for o in scanned {
+        let r = ObjectRef {
+            bucket: "trail-bucket".into(),
+            key: o.key.clone(),
+        };
+        let text = String::from_utf8_lossy(&trailhound_core::decode::read_all(&o.body, 1 << 30).expect("gunzip")).into_owned();
+        if text.contains("StopLogging") {
+            attack_key = Some(r.clone());
+        }
+        objects.insert(r, o.body);
+    }
+    World {
+        objects,
+        models: InMemoryModelSource {
+            model: Some(Arc::new(model)),
+        },
+        store: InMemoryFindingStore::default(),
+        alerts: InMemoryAlertSink::default(),
+        attack_key: attack_key.expect("an object with StopLogging"),
+    }
+}
+
+#[test]
+fn stores_and_alerts_once_even_when_the_object_is_processed_twice() {
+    let w = world();
+    let ports = Ports {
+        objects: &w.objects,
+        models: &w.models,
+        findings: &w.store,
+        alerts: &w.alerts,
+    };
+    let cfg = PipelineConfig::default();
+    let first = block_on(run_object(&w.attack_key, &ports, &cfg)).expect("first run");
+    let stop = first
+        .findings
+        .iter()
+        .find(|f| f.action == "cloudtrail:StopLogging")
+        .expect("StopLogging is a finding");
+    assert_eq!(stop.severity, Some(Severity::Critical));
+    assert!(stop.detections.iter().any(|d| d.id == "ct.cloudtrail.stop_logging"));
+    assert!(!stop.reasons.is_empty());
+    let stored = w.store.findings().len();
+    let alerted = w.alerts.sent().len();
+    assert!(stored >= 1 && alerted >= 1);
+    assert!(w.alerts.sent().iter().all(|f| f.severity >= Some(Severity::Medium)));
+
+    let second = block_on(run_object(&w.attack_key, &ports, &cfg)).expect("second run");
+    assert_eq!(second.findings.len(), first.findings.len(), "same findings");
+    assert_eq!(w.store.findings().len(), stored, "nothing stored twice");
+    assert_eq!(w.alerts.sent().len(), alerted, "nothing alerted twice");
+    assert_eq!(w.store.summaries().len(), 2);
+    assert_eq!(second.summary.alerts, 0);
+}
+
+#[test]
+fn a_failed_alert_is_sent_on_the_retry_and_only_then() {
+    let w = world();
+    let ports = Ports {
+        objects: &w.objects,
+        models: &w.models,
+        findings: &w.store,
+        alerts: &w.alerts,
+    };
+    let cfg = PipelineConfig::default();
+    w.alerts.fail.store(true, Ordering::SeqCst);
+    let err = block_on(run_object(&w.attack_key, &ports, &cfg)).expect_err("alerts fail");
+    assert!(matches!(err, PipelineError::Port { stage: "alert", .. }));
+    assert_eq!(err.retry(), Retry::Retryable);
+    assert!(w.alerts.sent().is_empty());
+    w.alerts.fail.store(false, Ordering::SeqCst);
+    block_on(run_object(&w.attack_key, &ports, &cfg)).expect("retry");
+    let sent = w.alerts.sent().len();
+    assert!(sent >= 1);
+    block_on(run_object(&w.attack_key, &ports, &cfg)).expect("replay");
+    assert_eq!(w.alerts.sent().len(), sent);
+}
+
+#[test]
+fn digests_and_bad_objects_are_told_apart() {
+    let w = world();
+    let ports = Ports {
+        objects: &w.objects,
+        models: &w.models,
+        findings: &w.store,
+        alerts: &w.alerts,
+    };
+    let cfg = PipelineConfig::default();
+    let digest = ObjectRef {
+        bucket: "trail-bucket".into(),
+        key: "AWSLogs/123456789012/CloudTrail-Digest/us-east-1/2024/03/04/123456789012_CloudTrail-Digest_us-east-1_20240304T010000Z.json.gz".into(),
+    };
+    let report = block_on(run_object(&digest, &ports, &cfg)).expect("digest skipped");
+    assert!(report.skipped.is_some());
+
+    let corrupt = ObjectRef {
+        bucket: "trail-bucket".into(),
+        key: "AWSLogs/123456789012/CloudTrail/us-east-1/2024/03/04/corrupt.json.gz".into(),
+    };
+    w.objects.insert(corrupt.clone(), vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 1, 2, 3]);
+    let err = block_on(run_object(&corrupt, &ports, &cfg)).expect_err("corrupt object");
+    assert_eq!(err.retry(), Retry::NonRetryable);
+    assert!(err.to_string().contains("corrupt.json.gz"), "{err}");
+
+    let without_model = InMemoryModelSource { model: None };
+    let rules_only = Ports {
+        models: &without_model,
+        ..ports
+    };
+    let report = block_on(run_object(&w.attack_key, &rules_only, &cfg)).expect("rules only");
+    assert!(report.findings.iter().any(|f| f.action == "cloudtrail:StopLogging"));
+    assert!(report.findings.iter().all(|f| f.model_version == "none"));
+}
