@@ -331,10 +331,26 @@ static RULES: &[RuleDef] = &[
         matches: admin_policy,
     },
     RuleDef {
+        id: "ct.iam.role_trust_public",
+        title: "Role trust policy opened to everyone",
+        technique: "T1098.003",
+        severity: 8.5,
+        names: &["UpdateAssumeRolePolicy"],
+        matches: trust_everyone,
+    },
+    RuleDef {
+        id: "ct.iam.role_trust_other_account",
+        title: "Role trust policy opened to another account",
+        technique: "T1098.003",
+        severity: 6.0,
+        names: &["UpdateAssumeRolePolicy"],
+        matches: trust_other_account,
+    },
+    RuleDef {
         id: "ct.iam.role_trust_changed",
         title: "Role trust policy changed",
         technique: "T1098.003",
-        severity: 5.5,
+        severity: 3.0,
         names: &["UpdateAssumeRolePolicy"],
         matches: always,
     },
@@ -410,7 +426,7 @@ static RULES: &[RuleDef] = &[
         technique: "T1530",
         severity: 8.0,
         names: &["PutBucketAcl", "PutBucketPolicy", "PutObjectAcl"],
-        matches: public_principal,
+        matches: public_policy,
     },
     RuleDef {
         id: "ct.s3.public_access_block_removed",
@@ -461,7 +477,7 @@ static RULES: &[RuleDef] = &[
         id: "ct.signin.console_no_mfa",
         title: "Console login without MFA",
         technique: "T1078.004",
-        severity: 5.0,
+        severity: 3.5,
         names: &["ConsoleLogin"],
         matches: console_without_mfa,
     },
@@ -526,4 +542,86 @@ pub fn evaluate(input: &RuleInput<'_>) -> Option<u16> {
             let sb = rule(b).map_or(0.0, |r| r.severity);
             sa.total_cmp(&sb)
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input<'a>(name: &'a str, request: &'a str) -> RuleInput<'a> {
+        RuleInput {
+            source: "",
+            name,
+            identity: IdentityType::AssumedRole,
+            caller_user: None,
+            request: Some(request),
+            response: None,
+            additional: None,
+            account: "123456789012",
+        }
+    }
+
+    fn fired(name: &str, request: &str) -> Option<&'static str> {
+        evaluate(&input(name, request)).and_then(rule).map(|r| r.id)
+    }
+
+    #[test]
+    fn each_rule_matches_its_attack_and_not_its_look_alike() {
+        let cases: &[(&str, &str, Option<&str>)] = &[
+            ("StopLogging", r#"{"name":"main"}"#, Some("ct.cloudtrail.stop_logging")),
+            ("PutEventSelectors", r#"{"eventSelectors":[{"includeManagementEvents":false}]}"#, Some("ct.cloudtrail.selectors_weakened")),
+            ("PutEventSelectors", r#"{"eventSelectors":[{"includeManagementEvents":true,"readWriteType":"All"}]}"#, None),
+            ("UpdateDetector", r#"{"detectorId":"d","enable":false}"#, Some("ct.guardduty.disabled")),
+            ("UpdateDetector", r#"{"detectorId":"d","enable":true}"#, None),
+            ("AttachUserPolicy", r#"{"userName":"x","policyArn":"arn:aws:iam::aws:policy/AdministratorAccess"}"#, Some("ct.iam.admin_policy_attached")),
+            ("AttachUserPolicy", r#"{"userName":"x","policyArn":"arn:aws:iam::aws:policy/ReadOnlyAccess"}"#, None),
+            ("UpdateAssumeRolePolicy", r#"{"policyDocument":"{\"Statement\":[{\"Principal\":{\"AWS\":\"arn:aws:iam::999999999999:root\"}}]}"}"#, Some("ct.iam.role_trust_other_account")),
+            ("UpdateAssumeRolePolicy", r#"{"policyDocument":"{\"Statement\":[{\"Principal\":{\"AWS\":\"*\"}}]}"}"#, Some("ct.iam.role_trust_public")),
+            ("UpdateAssumeRolePolicy", r#"{"policyDocument":"{\"Statement\":[{\"Principal\":{\"Service\":\"ec2.amazonaws.com\"}}]}"}"#, Some("ct.iam.role_trust_changed")),
+            ("PutBucketPolicy", r#"{"bucketName":"b","bucketPolicy":{"Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject"}]}}"#, Some("ct.s3.bucket_public")),
+            ("PutBucketPolicy", r#"{"bucketName":"b","bucketPolicy":{"Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:*","Condition":{"Bool":{"aws:SecureTransport":"false"}}}]}}"#, None),
+            ("PutBucketAcl", r#"{"AccessControlPolicy":{"AccessControlList":{"Grant":[{"Grantee":{"URI":"http://acs.amazonaws.com/groups/global/AllUsers"}}]}}}"#, Some("ct.s3.bucket_public")),
+            ("ModifySnapshotAttribute", r#"{"snapshotId":"s","createVolumePermission":{"add":{"items":[{"group":"all"}]}}}"#, Some("ct.exposure.snapshot_public")),
+            ("ModifySnapshotAttribute", r#"{"snapshotId":"s","createVolumePermission":{"add":{"items":[{"userId":"999999999999"}]}}}"#, Some("ct.exposure.snapshot_shared")),
+            ("ModifySnapshotAttribute", r#"{"snapshotId":"s","createVolumePermission":{"remove":{"items":[{"userId":"999999999999"}]}}}"#, None),
+            ("ModifyDBSnapshotAttribute", r#"{"dBSnapshotIdentifier":"s","attributeName":"restore","valuesToAdd":["all"]}"#, Some("ct.exposure.snapshot_public")),
+            ("AuthorizeSecurityGroupIngress", r#"{"groupId":"sg","ipPermissions":{"items":[{"ipProtocol":"tcp","fromPort":22,"toPort":22,"ipRanges":{"items":[{"cidrIp":"0.0.0.0/0"}]}}]}}"#, Some("ct.ec2.sg_open_world")),
+            ("AuthorizeSecurityGroupIngress", r#"{"groupId":"sg","ipPermissions":{"items":[{"ipProtocol":"tcp","fromPort":443,"toPort":443,"ipRanges":{"items":[{"cidrIp":"0.0.0.0/0"}]}}]}}"#, None),
+            ("AuthorizeSecurityGroupIngress", r#"{"groupId":"sg","ipPermissions":{"items":[{"ipProtocol":"tcp","fromPort":22,"toPort":22,"ipRanges":{"items":[{"cidrIp":"10.0.0.0/8"}]}}]}}"#, None),
+            ("AddPermission20150331v2", r#"{"functionName":"f","principal":"*","action":"lambda:InvokeFunction"}"#, Some("ct.lambda.public")),
+            ("AddPermission20150331v2", r#"{"functionName":"f","principal":"s3.amazonaws.com","action":"lambda:InvokeFunction"}"#, None),
+            ("CreateFunctionUrlConfig20211031", r#"{"functionName":"f","authType":"NONE"}"#, Some("ct.lambda.url_without_auth")),
+            ("ScheduleKeyDeletion", r#"{"keyId":"k","pendingWindowInDays":7}"#, Some("ct.kms.key_deletion")),
+            ("LeaveOrganization", "null", Some("ct.org.leave")),
+            ("DescribeInstances", "{}", None),
+        ];
+        for (name, request, want) in cases {
+            assert_eq!(fired(name, request), *want, "{name} {request}");
+        }
+    }
+
+    #[test]
+    fn access_keys_for_oneself_are_not_for_another_user() {
+        let mut i = input("CreateAccessKey", r#"{"userName":"bob"}"#);
+        i.identity = IdentityType::IamUser;
+        i.caller_user = Some("bob");
+        assert_eq!(evaluate(&i), None);
+        i.caller_user = Some("alice");
+        assert_eq!(evaluate(&i).and_then(rule).map(|r| r.id), Some("ct.iam.access_key_other_user"));
+    }
+
+    #[test]
+    fn root_is_flagged_whatever_it_calls() {
+        let mut i = input("ListBuckets", "{}");
+        i.identity = IdentityType::Root;
+        assert_eq!(evaluate(&i).and_then(rule).map(|r| r.id), Some("ct.root.usage"));
+    }
+
+    #[test]
+    fn rule_ids_are_unique() {
+        let mut ids: Vec<&str> = rules().iter().map(|r| r.id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), rules().len());
+    }
 }
