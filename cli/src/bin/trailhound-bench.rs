@@ -23,7 +23,8 @@ use trailhound_core::models::artifact::{Encoder, Model};
 use trailhound_core::models::iforest::IsolationForestParams;
 use trailhound_core::models::train::train_cloudtrail;
 use trailhound_core::score::cloudtrail::score_batch;
-use trailhound_core::sources::cloudtrail::{CtBatch, KeyKind, key_kind};
+use trailhound_core::sources::cloudtrail::split::RecordSplitter;
+use trailhound_core::sources::cloudtrail::{CtBatch, KeyKind, key_kind, record};
 
 #[derive(Debug, Parser)]
 #[command(about = "Benchmarks of the trailhound pipeline (CPU seconds; one JSON object out)")]
@@ -277,7 +278,7 @@ fn e2e_run(paths: &[PathBuf], model: &Model, limits: &Limits) -> Result<Run> {
         let t0 = thread_cpu();
         let batch = read_batch(path, limits)?;
         let t1 = thread_cpu();
-        let findings = score_batch(&batch, Some(model));
+        let findings = score_batch(&batch, Some(model), false);
         r.flagged += findings.iter().filter(|f| f.severity.is_some()).count() as u64;
         r.events += batch.events.len() as u64;
         r.raw_bytes += batch.bytes;
@@ -293,10 +294,12 @@ fn e2e_run(paths: &[PathBuf], model: &Model, limits: &Limits) -> Result<Run> {
     Ok(r)
 }
 
-/// CPU seconds per fine stage, in one extra untimed-overall pass.
+/// CPU seconds per fine stage, in one extra pass: each stage runs on the previous
+/// stage's output, and parsing is repeated three ways to split it (record splitting
+/// alone; splitting + serde into borrowed structs; the whole `CtBatch::read`).
 fn breakdown(paths: &[PathBuf], model: &Model, limits: &Limits) -> Result<Value> {
     let Encoder::CloudTrail(enc) = &model.encoder;
-    let mut s = [0f64; 6];
+    let mut s = [0f64; 8];
     let mut events = 0u64;
     for (path, _) in list(paths)? {
         let t0 = thread_cpu();
@@ -304,36 +307,54 @@ fn breakdown(paths: &[PathBuf], model: &Model, limits: &Limits) -> Result<Value>
         let t1 = thread_cpu();
         let raw = decode::read_all(&gz, limits.max_decompressed_bytes)?;
         let t2 = thread_cpu();
-        let batch = CtBatch::read(raw.as_slice(), limits)?;
+        let mut split = RecordSplitter::new(raw.as_slice(), limits.max_record_bytes);
+        while let Some(rec) = split.next_record()? {
+            std::hint::black_box(rec);
+        }
         let t3 = thread_cpu();
-        let x = enc.encode(&batch);
+        let mut split = RecordSplitter::new(raw.as_slice(), limits.max_record_bytes);
+        while let Some(rec) = split.next_record()? {
+            let _ = std::hint::black_box(record::parse(rec));
+        }
         let t4 = thread_cpu();
-        let scores = model.forest.score(x.view());
+        let batch = CtBatch::read(raw.as_slice(), limits)?;
         let t5 = thread_cpu();
-        let findings = score_batch(&batch, Some(model));
-        drop(findings);
+        let x = enc.encode(&batch);
         let t6 = thread_cpu();
+        std::hint::black_box(model.forest.score(x.view()));
+        let t7 = thread_cpu();
+        drop(score_batch(&batch, Some(model), false));
+        let t8 = thread_cpu();
         events += batch.events.len() as u64;
-        std::hint::black_box(scores);
-        for (acc, d) in s
-            .iter_mut()
-            .zip([t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4, t6 - t5])
-        {
+        let d = [
+            t1 - t0,
+            t2 - t1,
+            t3 - t2,
+            t4 - t3,
+            t5 - t4,
+            t6 - t5,
+            t7 - t6,
+            t8 - t7,
+        ];
+        for (acc, d) in s.iter_mut().zip(d) {
             *acc += d;
         }
     }
-    let [io, gunzip, parse, encode, forest, score_batch_s] = s;
+    let [io, gunzip, split, split_serde, read, encode, forest, scored] = s;
     let stage =
         |secs: f64| json!({"cpu_s": round(secs, 3), "events_per_cpu_s": rate(events, secs)});
     Ok(json!({
         "events": events,
         "io": stage(io),
         "gunzip": stage(gunzip),
-        "parse": stage(parse),
+        "parse": stage(read),
+        "parse.split": stage(split),
+        "parse.serde": stage(split_serde - split),
+        "parse.normalise": stage(read - split_serde),
         "encode": stage(encode),
         "forest": stage(forest),
-        "score_batch": stage(score_batch_s),
-        "score_batch_rest": stage(score_batch_s - encode - forest),
+        "score_batch": stage(scored),
+        "score_batch.rest": stage(scored - encode - forest),
     }))
 }
 

@@ -1,7 +1,7 @@
 //! `trailhound model`: inspect model files.
 
 use crate::local::load_model;
-use anyhow::Result;
+use anyhow::{Context, Result};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use trailhound_core::timefmt::format_rfc3339;
@@ -21,11 +21,38 @@ pub enum ModelCommand {
         /// The model file.
         path: PathBuf,
     },
+    /// Upload a model where the Lambda reads it (checked first; a refused model is never uploaded).
+    Push {
+        /// The model file.
+        path: PathBuf,
+        /// The model bucket (`MODEL_BUCKET` of the functions).
+        #[arg(long)]
+        bucket: String,
+        /// The object key (`MODEL_KEY` of the functions).
+        #[arg(long, default_value = "models/cloudtrail/model.bin")]
+        key: String,
+    },
 }
 
 /// Runs `model`.
 pub fn run(a: Args) -> Result<ExitCode> {
     match a.command {
+        ModelCommand::Push { path, bucket, key } => {
+            let bytes = std::fs::read(&path)
+                .with_context(|| format!("cannot read model {}", path.display()))?;
+            let pushed = super::block_on(async {
+                let config = trailhound_aws::load_sdk_config().await;
+                let client = trailhound_aws::s3_client(&config);
+                trailhound_aws::push_model(&client, &bucket, &key, bytes).await
+            })
+            .with_context(|| format!("cannot push {} to s3://{bucket}/{key}", path.display()))?;
+            eprintln!(
+                "pushed model {} to s3://{bucket}/{key} (etag {})",
+                pushed.version,
+                pushed.etag.as_deref().unwrap_or("-")
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         ModelCommand::Info { path } => {
             let started = std::time::Instant::now();
             let m = load_model(&path)?;

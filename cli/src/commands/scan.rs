@@ -6,18 +6,19 @@ use crate::local::{FileModelSource, JsonlFindingStore, LocalObjectSource, Stderr
 use crate::output::{Format, Printer};
 use crate::{ReadOpts, parse_severity};
 use anyhow::Result;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 use trailhound_core::Severity;
 use trailhound_core::decode::Limits;
 use trailhound_core::pipeline::{PipelineConfig, Ports, Report, run_object};
-use trailhound_core::ports::ObjectRef;
+use trailhound_core::ports::{ObjectRef, ObjectSource};
 
 /// Arguments of `scan`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// CloudTrail files or directories (walked; `.json.gz` and `.json`; digests skipped).
+    /// CloudTrail files or directories (walked; `.json.gz` and `.json`; digests
+    /// skipped), or `s3://bucket/prefix` (every log file under the prefix).
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
     /// Model file from `trailhound train` (without one, only rules fire).
@@ -42,6 +43,17 @@ pub struct Args {
     pub read: ReadOpts,
 }
 
+impl Totals {
+    fn add(&mut self, o: &Totals) {
+        self.files += o.files;
+        self.failed += o.failed;
+        self.events += o.events;
+        self.skipped += o.skipped;
+        self.findings += o.findings;
+        self.seconds += o.seconds;
+    }
+}
+
 /// Totals of a scan.
 #[derive(Debug, Default)]
 pub struct Totals {
@@ -59,38 +71,53 @@ pub struct Totals {
     pub seconds: f64,
 }
 
-/// Runs the pipeline over files, handing each report to `each`.
+/// Runs the pipeline over local files, handing each report to `each`.
 pub fn scan_files(
     files: &[PathBuf],
     model: &FileModelSource,
     store: &JsonlFindingStore,
     alerts: &StderrAlertSink,
     cfg: &PipelineConfig,
-    mut each: impl FnMut(&Path, Report) -> Result<()>,
+    each: impl FnMut(&ObjectRef, Report) -> Result<()>,
+) -> Result<Totals> {
+    let objects: Vec<ObjectRef> = files
+        .iter()
+        .map(|p| ObjectRef {
+            bucket: String::new(),
+            key: p.to_string_lossy().into_owned(),
+        })
+        .collect();
+    scan_objects(&objects, &LocalObjectSource, model, store, alerts, cfg, each)
+}
+
+/// Runs the pipeline over objects of one source, handing each report to `each`.
+pub fn scan_objects<O: ObjectSource>(
+    objects: &[ObjectRef],
+    source: &O,
+    model: &FileModelSource,
+    store: &JsonlFindingStore,
+    alerts: &StderrAlertSink,
+    cfg: &PipelineConfig,
+    mut each: impl FnMut(&ObjectRef, Report) -> Result<()>,
 ) -> Result<Totals> {
     let started = Instant::now();
-    let objects = LocalObjectSource;
     let ports = Ports {
-        objects: &objects,
+        objects: source,
         models: model,
         findings: store,
         alerts,
     };
-    let pb = progress(files.len() as u64, "scanning");
+    let pb = progress(objects.len() as u64, "scanning");
     let mut t = Totals::default();
     block_on(async {
-        for path in files {
-            let object = ObjectRef {
-                bucket: String::new(),
-                key: path.to_string_lossy().into_owned(),
-            };
+        for object in objects {
             t.files += 1;
-            match run_object(&object, &ports, cfg).await {
+            match run_object(object, &ports, cfg).await {
                 Ok(report) => {
                     t.events += report.summary.records - report.summary.skipped;
                     t.skipped += report.summary.skipped;
                     t.findings += report.summary.findings.values().sum::<u64>();
-                    each(path, report)?;
+                    each(object, report)?;
                 }
                 Err(e) => {
                     t.failed += 1;
@@ -109,7 +136,21 @@ pub fn scan_files(
 
 /// Runs `scan`.
 pub fn run(a: Args) -> Result<ExitCode> {
-    let (files, _) = cloudtrail_files(&a.paths)?;
+    let (s3_paths, local_paths): (Vec<PathBuf>, Vec<PathBuf>) = a
+        .paths
+        .iter()
+        .cloned()
+        .partition(|p| p.to_string_lossy().starts_with("s3://"));
+    let files = if local_paths.is_empty() {
+        Vec::new()
+    } else {
+        cloudtrail_files(&local_paths)?.0
+    };
+    let s3_objects = if s3_paths.is_empty() {
+        None
+    } else {
+        Some(s3::list(&s3_paths)?)
+    };
     let model = FileModelSource::load(a.model.as_deref())?;
     if model.model().is_none() {
         eprintln!("note: no --model given: only the built-in rules can fire");
@@ -129,16 +170,74 @@ pub fn run(a: Args) -> Result<ExitCode> {
     };
     let stdout = std::io::stdout().lock();
     let mut printer = Printer::new(std::io::BufWriter::new(stdout), a.format);
-    let t = scan_files(&files, &model, &store, &alerts, &cfg, |_, report| {
+    let mut print = |_: &ObjectRef, report: Report| {
         for f in &report.findings {
             printer.print(f)?;
         }
         Ok(())
-    })?;
+    };
+    let mut t = scan_files(&files, &model, &store, &alerts, &cfg, &mut print)?;
+    if let Some((client, objects)) = &s3_objects {
+        let source = trailhound_aws::S3ObjectSource::new(client.clone(), cfg.limits.max_decompressed_bytes);
+        let t2 = scan_objects(objects, &source, &model, &store, &alerts, &cfg, &mut print)?;
+        t.add(&t2);
+    }
     printer.flush()?;
     eprintln!(
         "scanned {} files, {} events ({} malformed records skipped), {} findings, {} files failed, in {:.2}s",
         t.files, t.events, t.skipped, t.findings, t.failed, t.seconds
     );
     Ok(if t.failed > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+/// Listing of `s3://` paths.
+mod s3 {
+    use super::block_on;
+    use anyhow::{Context, Result, bail};
+    use std::path::PathBuf;
+    use trailhound_core::ports::ObjectRef;
+    use trailhound_core::sources::cloudtrail::{KeyKind, key_kind};
+
+    /// Splits `s3://bucket/prefix`.
+    pub fn parse(url: &str) -> Result<(String, String)> {
+        let rest = url.strip_prefix("s3://").context("not an s3:// URL")?;
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        if bucket.is_empty() {
+            bail!("{url}: no bucket name");
+        }
+        Ok((bucket.to_owned(), prefix.to_owned()))
+    }
+
+    /// Lists the CloudTrail log files under each URL (digests and other keys left out).
+    pub fn list(urls: &[PathBuf]) -> Result<(aws_sdk_s3::Client, Vec<ObjectRef>)> {
+        block_on(async {
+            let config = trailhound_aws::load_sdk_config().await;
+            let client = trailhound_aws::s3_client(&config);
+            let mut out = Vec::new();
+            for url in urls {
+                let url = url.to_string_lossy();
+                let (bucket, prefix) = parse(&url)?;
+                let listed = trailhound_aws::list_objects(&client, &bucket, &prefix)
+                    .await
+                    .with_context(|| format!("cannot list {url}"))?;
+                out.extend(listed.into_iter().filter(|o| key_kind(&o.key) == KeyKind::LogFile));
+            }
+            if out.is_empty() {
+                bail!("no CloudTrail log files under the given s3:// paths");
+            }
+            Ok((client, out))
+        })
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn parses_bucket_and_prefix() {
+            assert_eq!(parse("s3://b/AWSLogs/1/").unwrap(), ("b".into(), "AWSLogs/1/".into()));
+            assert_eq!(parse("s3://b").unwrap(), ("b".into(), String::new()));
+            assert!(parse("s3:///x").is_err());
+        }
+    }
 }

@@ -1,0 +1,217 @@
+//! The `trailhound` binary as a user runs it: simulate, train, scan, eval, model,
+//! on a small simulated account.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_trailhound"))
+}
+
+fn run(args: &[&str]) -> Output {
+    let out = bin().args(args).output().expect("run trailhound");
+    out
+}
+
+fn ok(args: &[&str]) -> String {
+    let out = run(args);
+    assert!(
+        out.status.success(),
+        "trailhound {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A training day without attacks, a scanned day with attacks, and a model.
+struct Data {
+    _dir: tempfile::TempDir,
+    train: PathBuf,
+    scan: PathBuf,
+    model: PathBuf,
+}
+
+fn data() -> &'static Data {
+    static DATA: OnceLock<Data> = OnceLock::new();
+    DATA.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let train = dir.path().join("train");
+        let scan = dir.path().join("scan");
+        let model = dir.path().join("model.bin");
+        let s = |p: &Path| p.to_str().expect("utf-8 path").to_owned();
+        ok(&["simulate", "--out", &s(&train), "--days", "1", "--events-per-day", "3000", "--no-attacks"]);
+        ok(&["simulate", "--out", &s(&scan), "--days", "1", "--events-per-day", "3000", "--seed", "5"]);
+        ok(&["train", &s(&train), "--out", &s(&model)]);
+        Data {
+            _dir: dir,
+            train,
+            scan,
+            model,
+        }
+    })
+}
+
+fn p(path: &Path) -> &str {
+    path.to_str().expect("utf-8 path")
+}
+
+const FINDING_KEYS: [&str; 14] = [
+    "finding_id",
+    "event_id",
+    "source",
+    "time",
+    "account",
+    "region",
+    "principal",
+    "action",
+    "score",
+    "severity",
+    "severity_score",
+    "detections",
+    "reasons",
+    "model_version",
+];
+
+#[test]
+fn scan_prints_findings_as_json_lines_with_the_documented_keys() {
+    let d = data();
+    let out = ok(&["scan", p(&d.scan), "--model", p(&d.model)]);
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+        .collect();
+    assert!(!lines.is_empty(), "the simulated attacks give findings");
+    for v in &lines {
+        let obj = v.as_object().expect("object");
+        let mut keys: Vec<&str> = obj.keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        let mut want = FINDING_KEYS.to_vec();
+        want.sort_unstable();
+        assert_eq!(keys, want);
+        assert!(["low", "medium", "high", "critical"].contains(&v["severity"].as_str().expect("severity")));
+        let s = v["severity_score"].as_f64().expect("severity_score");
+        assert!((1.0..=10.0).contains(&s));
+        assert!(!v["reasons"].as_array().expect("reasons").is_empty());
+    }
+    assert!(lines.iter().any(|v| v["action"] == "cloudtrail:StopLogging" && v["severity"] == "critical"));
+}
+
+#[test]
+fn scan_all_prints_every_event_including_those_without_severity() {
+    let d = data();
+    let all = ok(&["scan", p(&d.scan), "--model", p(&d.model), "--all"]);
+    let flagged = ok(&["scan", p(&d.scan), "--model", p(&d.model)]);
+    let labels = std::fs::read_to_string(d.scan.join("labels.csv")).expect("labels");
+    assert_eq!(all.lines().count(), labels.lines().count() - 1, "one line per event");
+    let nulls = all
+        .lines()
+        .filter(|l| l.contains("\"severity\":null"))
+        .count();
+    assert_eq!(nulls + flagged.lines().count(), all.lines().count());
+}
+
+#[test]
+fn scan_is_deterministic_and_findings_out_never_duplicates() {
+    let d = data();
+    let a = ok(&["scan", p(&d.scan), "--model", p(&d.model)]);
+    let b = ok(&["scan", p(&d.scan), "--model", p(&d.model)]);
+    assert_eq!(a, b);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = dir.path().join("findings.jsonl");
+    ok(&["scan", p(&d.scan), "--model", p(&d.model), "--findings-out", p(&store)]);
+    let first = std::fs::read_to_string(&store).expect("store").lines().count();
+    ok(&["scan", p(&d.scan), "--model", p(&d.model), "--findings-out", p(&store)]);
+    let second = std::fs::read_to_string(&store).expect("store").lines().count();
+    assert_eq!(first, a.lines().count());
+    assert_eq!(first, second, "a rescan adds nothing");
+}
+
+#[test]
+fn table_format_has_a_header_and_a_row_per_finding() {
+    let d = data();
+    let jsonl = ok(&["scan", p(&d.scan), "--model", p(&d.model)]);
+    let table = ok(&["scan", p(&d.scan), "--model", p(&d.model), "--format", "table"]);
+    assert!(table.starts_with("SEVERITY"));
+    assert_eq!(table.lines().count(), jsonl.lines().count() + 1);
+}
+
+#[test]
+fn eval_reports_the_metrics_and_every_scenario() {
+    let d = data();
+    let out = ok(&["eval", p(&d.scan), "--labels", p(&d.scan.join("labels.csv")), "--model", p(&d.model)]);
+    for word in ["precision", "recall", "F1", "ROC-AUC", "false alerts per 1,000", "Confusion matrix", "logging-tampering"] {
+        assert!(out.contains(word), "missing {word} in\n{out}");
+    }
+    let json = ok(&["eval", p(&d.scan), "--labels", p(&d.scan.join("labels.csv")), "--model", p(&d.model), "--json"]);
+    let m: serde_json::Value = serde_json::from_str(&json).expect("json metrics");
+    let auc = m["roc_auc"].as_f64().expect("auc");
+    assert!(auc > 0.9, "ROC-AUC {auc}");
+    let stop = &m["scenarios"]["logging-tampering"];
+    assert!(stop["flagged"].as_u64().expect("flagged") > 0, "{m}");
+}
+
+#[test]
+fn a_corrupt_file_is_named_and_the_others_still_scanned() {
+    let d = data();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bad = dir.path().join("123456789012_CloudTrail_us-east-1_20240304T0000Z_bad.json.gz");
+    std::fs::write(&bad, [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 9, 9, 9]).expect("write");
+    let out = run(&["scan", p(dir.path()), p(&d.scan), "--model", p(&d.model)]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("_bad.json.gz"), "{err}");
+    assert!(!out.stdout.is_empty(), "the good files were still scanned");
+}
+
+#[test]
+fn a_corrupt_or_foreign_model_is_refused_with_a_clear_error() {
+    let d = data();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut bytes = std::fs::read(&d.model).expect("model");
+    let n = bytes.len();
+    bytes[n - 10] ^= 0xff;
+    let bad = dir.path().join("bad.bin");
+    std::fs::write(&bad, &bytes).expect("write");
+    let out = run(&["scan", p(&d.scan), "--model", p(&bad)]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("checksum"));
+    let out = run(&["model", "info", p(&d.scan.join("labels.csv"))]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a trailhound model"));
+    let info: serde_json::Value = serde_json::from_str(&ok(&["model", "info", p(&d.model)])).expect("info");
+    assert_eq!(info["trees"], 100);
+    assert!(info["training"]["rows"].as_u64().expect("rows") > 1000);
+}
+
+#[test]
+fn simulate_is_deterministic_for_a_seed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let a = dir.path().join("a");
+    let b = dir.path().join("b");
+    for out in [&a, &b] {
+        ok(&["simulate", "--out", p(out), "--days", "1", "--events-per-day", "500", "--seed", "3"]);
+    }
+    assert_eq!(
+        std::fs::read(a.join("labels.csv")).expect("a"),
+        std::fs::read(b.join("labels.csv")).expect("b")
+    );
+    let _ = &data().train;
+}
+
+#[test]
+fn readme_documents_every_feature_rule_and_command() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).expect("README.md");
+    for f in trailhound_core::features::cloudtrail::FEATURES {
+        assert!(readme.contains(&format!("`{}`", f.name)), "README lacks feature {}", f.name);
+    }
+    for r in trailhound_core::rules::rules() {
+        assert!(readme.contains(&format!("`{}`", r.id)), "README lacks rule {}", r.id);
+    }
+    for cmd in ["simulate", "train", "scan", "eval", "demo", "model info", "model push"] {
+        assert!(readme.contains(&format!("trailhound {cmd}")), "README lacks `trailhound {cmd}`");
+    }
+    for key in FINDING_KEYS {
+        assert!(readme.contains(&format!("`{key}`")), "README lacks output field {key}");
+    }
+}
