@@ -25,18 +25,25 @@ pub fn cloudtrail_files(paths: &[PathBuf]) -> Result<(Vec<PathBuf>, usize)> {
     if out.is_empty() {
         bail!(
             "no CloudTrail log files (.json.gz or .json) under {}",
-            paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+            paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
         );
     }
     Ok((out, skipped))
 }
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>, skipped: &mut usize) -> Result<()> {
-    let entries = std::fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))?;
+    let entries =
+        std::fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))?;
     for entry in entries {
         let entry = entry.with_context(|| format!("cannot list {}", dir.display()))?;
         let path = entry.path();
-        let ft = entry.file_type().with_context(|| format!("cannot stat {}", path.display()))?;
+        let ft = entry
+            .file_type()
+            .with_context(|| format!("cannot stat {}", path.display()))?;
         if ft.is_dir() {
             if path.file_name().is_some_and(|n| n == "CloudTrail-Digest") {
                 continue;

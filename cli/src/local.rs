@@ -9,8 +9,8 @@ use std::sync::{Arc, Mutex};
 use trailhound_core::Finding;
 use trailhound_core::models::artifact::Model;
 use trailhound_core::ports::{
-    AlertSink, FindingStore, ModelSource, ObjectBody, ObjectRef, ObjectSource, ObjectSummary, PortError,
-    StoreOutcome,
+    AlertSink, FindingStore, ModelSource, ObjectBody, ObjectRef, ObjectSource, ObjectSummary,
+    PortError, StoreOutcome,
 };
 
 /// Reads objects from the local file system (the key is the path).
@@ -19,8 +19,9 @@ pub struct LocalObjectSource;
 
 impl ObjectSource for LocalObjectSource {
     async fn fetch(&self, object: &ObjectRef) -> Result<ObjectBody, PortError> {
-        let f = File::open(&object.key)
-            .map_err(|e| PortError::non_retryable(format!("cannot open {}", object.key)).with_source(e))?;
+        let f = File::open(&object.key).map_err(|e| {
+            PortError::non_retryable(format!("cannot open {}", object.key)).with_source(e)
+        })?;
         Ok(Box::new(BufReader::with_capacity(256 * 1024, f)))
     }
 }
@@ -50,7 +51,8 @@ impl FileModelSource {
 /// Reads and checks a model file.
 pub fn load_model(path: &Path) -> anyhow::Result<Model> {
     use anyhow::Context;
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read model {}", path.display()))?;
+    let bytes =
+        std::fs::read(path).with_context(|| format!("cannot read model {}", path.display()))?;
     Model::from_bytes(&bytes).with_context(|| format!("model {} refused", path.display()))
 }
 
@@ -110,7 +112,10 @@ impl JsonlFindingStore {
     }
 
     fn write_err(&self, e: impl std::error::Error + Send + Sync + 'static) -> PortError {
-        let p = self.path.as_deref().map_or_else(String::new, |p| p.display().to_string());
+        let p = self
+            .path
+            .as_deref()
+            .map_or_else(String::new, |p| p.display().to_string());
         PortError::non_retryable(format!("cannot write findings to {p}")).with_source(e)
     }
 

@@ -68,7 +68,10 @@ impl<W: Write> Printer<W> {
 
 /// The last segment of an ARN-like principal.
 pub fn short_principal(p: &str) -> &str {
-    p.rsplit(['/', ':']).next().filter(|s| !s.is_empty()).unwrap_or(p)
+    p.rsplit(['/', ':'])
+        .next()
+        .filter(|s| !s.is_empty())
+        .unwrap_or(p)
 }
 
 /// At most `n` characters.

@@ -1,6 +1,9 @@
 //! The `trailhound` binary as a user runs it: simulate, train, scan, eval, model,
 //! on a small simulated account.
 
+// Integration tests fail loudly on purpose.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
@@ -10,8 +13,7 @@ fn bin() -> Command {
 }
 
 fn run(args: &[&str]) -> Output {
-    let out = bin().args(args).output().expect("run trailhound");
-    out
+    bin().args(args).output().expect("run trailhound")
 }
 
 fn ok(args: &[&str]) -> String {
@@ -40,8 +42,27 @@ fn data() -> &'static Data {
         let scan = dir.path().join("scan");
         let model = dir.path().join("model.bin");
         let s = |p: &Path| p.to_str().expect("utf-8 path").to_owned();
-        ok(&["simulate", "--out", &s(&train), "--days", "1", "--events-per-day", "3000", "--no-attacks"]);
-        ok(&["simulate", "--out", &s(&scan), "--days", "1", "--events-per-day", "3000", "--seed", "5"]);
+        ok(&[
+            "simulate",
+            "--out",
+            &s(&train),
+            "--days",
+            "1",
+            "--events-per-day",
+            "3000",
+            "--no-attacks",
+        ]);
+        ok(&[
+            "simulate",
+            "--out",
+            &s(&scan),
+            "--days",
+            "1",
+            "--events-per-day",
+            "3000",
+            "--seed",
+            "5",
+        ]);
         ok(&["train", &s(&train), "--out", &s(&model)]);
         Data {
             _dir: dir,
@@ -89,12 +110,19 @@ fn scan_prints_findings_as_json_lines_with_the_documented_keys() {
         let mut want = FINDING_KEYS.to_vec();
         want.sort_unstable();
         assert_eq!(keys, want);
-        assert!(["low", "medium", "high", "critical"].contains(&v["severity"].as_str().expect("severity")));
+        assert!(
+            ["low", "medium", "high", "critical"]
+                .contains(&v["severity"].as_str().expect("severity"))
+        );
         let s = v["severity_score"].as_f64().expect("severity_score");
         assert!((1.0..=10.0).contains(&s));
         assert!(!v["reasons"].as_array().expect("reasons").is_empty());
     }
-    assert!(lines.iter().any(|v| v["action"] == "cloudtrail:StopLogging" && v["severity"] == "critical"));
+    assert!(
+        lines
+            .iter()
+            .any(|v| v["action"] == "cloudtrail:StopLogging" && v["severity"] == "critical")
+    );
 }
 
 #[test]
@@ -103,7 +131,11 @@ fn scan_all_prints_every_event_including_those_without_severity() {
     let all = ok(&["scan", p(&d.scan), "--model", p(&d.model), "--all"]);
     let flagged = ok(&["scan", p(&d.scan), "--model", p(&d.model)]);
     let labels = std::fs::read_to_string(d.scan.join("labels.csv")).expect("labels");
-    assert_eq!(all.lines().count(), labels.lines().count() - 1, "one line per event");
+    assert_eq!(
+        all.lines().count(),
+        labels.lines().count() - 1,
+        "one line per event"
+    );
     let nulls = all
         .lines()
         .filter(|l| l.contains("\"severity\":null"))
@@ -119,10 +151,30 @@ fn scan_is_deterministic_and_findings_out_never_duplicates() {
     assert_eq!(a, b);
     let dir = tempfile::tempdir().expect("tempdir");
     let store = dir.path().join("findings.jsonl");
-    ok(&["scan", p(&d.scan), "--model", p(&d.model), "--findings-out", p(&store)]);
-    let first = std::fs::read_to_string(&store).expect("store").lines().count();
-    ok(&["scan", p(&d.scan), "--model", p(&d.model), "--findings-out", p(&store)]);
-    let second = std::fs::read_to_string(&store).expect("store").lines().count();
+    ok(&[
+        "scan",
+        p(&d.scan),
+        "--model",
+        p(&d.model),
+        "--findings-out",
+        p(&store),
+    ]);
+    let first = std::fs::read_to_string(&store)
+        .expect("store")
+        .lines()
+        .count();
+    ok(&[
+        "scan",
+        p(&d.scan),
+        "--model",
+        p(&d.model),
+        "--findings-out",
+        p(&store),
+    ]);
+    let second = std::fs::read_to_string(&store)
+        .expect("store")
+        .lines()
+        .count();
     assert_eq!(first, a.lines().count());
     assert_eq!(first, second, "a rescan adds nothing");
 }
@@ -131,7 +183,14 @@ fn scan_is_deterministic_and_findings_out_never_duplicates() {
 fn table_format_has_a_header_and_a_row_per_finding() {
     let d = data();
     let jsonl = ok(&["scan", p(&d.scan), "--model", p(&d.model)]);
-    let table = ok(&["scan", p(&d.scan), "--model", p(&d.model), "--format", "table"]);
+    let table = ok(&[
+        "scan",
+        p(&d.scan),
+        "--model",
+        p(&d.model),
+        "--format",
+        "table",
+    ]);
     assert!(table.starts_with("SEVERITY"));
     assert_eq!(table.lines().count(), jsonl.lines().count() + 1);
 }
@@ -139,11 +198,34 @@ fn table_format_has_a_header_and_a_row_per_finding() {
 #[test]
 fn eval_reports_the_metrics_and_every_scenario() {
     let d = data();
-    let out = ok(&["eval", p(&d.scan), "--labels", p(&d.scan.join("labels.csv")), "--model", p(&d.model)]);
-    for word in ["precision", "recall", "F1", "ROC-AUC", "false alerts per 1,000", "Confusion matrix", "logging-tampering"] {
+    let out = ok(&[
+        "eval",
+        p(&d.scan),
+        "--labels",
+        p(&d.scan.join("labels.csv")),
+        "--model",
+        p(&d.model),
+    ]);
+    for word in [
+        "precision",
+        "recall",
+        "F1",
+        "ROC-AUC",
+        "false alerts per 1,000",
+        "Confusion matrix",
+        "logging-tampering",
+    ] {
         assert!(out.contains(word), "missing {word} in\n{out}");
     }
-    let json = ok(&["eval", p(&d.scan), "--labels", p(&d.scan.join("labels.csv")), "--model", p(&d.model), "--json"]);
+    let json = ok(&[
+        "eval",
+        p(&d.scan),
+        "--labels",
+        p(&d.scan.join("labels.csv")),
+        "--model",
+        p(&d.model),
+        "--json",
+    ]);
     let m: serde_json::Value = serde_json::from_str(&json).expect("json metrics");
     let auc = m["roc_auc"].as_f64().expect("auc");
     assert!(auc > 0.9, "ROC-AUC {auc}");
@@ -155,7 +237,9 @@ fn eval_reports_the_metrics_and_every_scenario() {
 fn a_corrupt_file_is_named_and_the_others_still_scanned() {
     let d = data();
     let dir = tempfile::tempdir().expect("tempdir");
-    let bad = dir.path().join("123456789012_CloudTrail_us-east-1_20240304T0000Z_bad.json.gz");
+    let bad = dir
+        .path()
+        .join("123456789012_CloudTrail_us-east-1_20240304T0000Z_bad.json.gz");
     std::fs::write(&bad, [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 9, 9, 9]).expect("write");
     let out = run(&["scan", p(dir.path()), p(&d.scan), "--model", p(&d.model)]);
     assert_eq!(out.status.code(), Some(1));
@@ -179,7 +263,8 @@ fn a_corrupt_or_foreign_model_is_refused_with_a_clear_error() {
     let out = run(&["model", "info", p(&d.scan.join("labels.csv"))]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a trailhound model"));
-    let info: serde_json::Value = serde_json::from_str(&ok(&["model", "info", p(&d.model)])).expect("info");
+    let info: serde_json::Value =
+        serde_json::from_str(&ok(&["model", "info", p(&d.model)])).expect("info");
     assert_eq!(info["trees"], 100);
     assert!(info["training"]["rows"].as_u64().expect("rows") > 1000);
 }
@@ -190,7 +275,17 @@ fn simulate_is_deterministic_for_a_seed() {
     let a = dir.path().join("a");
     let b = dir.path().join("b");
     for out in [&a, &b] {
-        ok(&["simulate", "--out", p(out), "--days", "1", "--events-per-day", "500", "--seed", "3"]);
+        ok(&[
+            "simulate",
+            "--out",
+            p(out),
+            "--days",
+            "1",
+            "--events-per-day",
+            "500",
+            "--seed",
+            "3",
+        ]);
     }
     assert_eq!(
         std::fs::read(a.join("labels.csv")).expect("a"),
@@ -201,17 +296,40 @@ fn simulate_is_deterministic_for_a_seed() {
 
 #[test]
 fn readme_documents_every_feature_rule_and_command() {
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).expect("README.md");
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"))
+        .expect("README.md");
     for f in trailhound_core::features::cloudtrail::FEATURES {
-        assert!(readme.contains(&format!("`{}`", f.name)), "README lacks feature {}", f.name);
+        assert!(
+            readme.contains(&format!("`{}`", f.name)),
+            "README lacks feature {}",
+            f.name
+        );
     }
     for r in trailhound_core::rules::rules() {
-        assert!(readme.contains(&format!("`{}`", r.id)), "README lacks rule {}", r.id);
+        assert!(
+            readme.contains(&format!("`{}`", r.id)),
+            "README lacks rule {}",
+            r.id
+        );
     }
-    for cmd in ["simulate", "train", "scan", "eval", "demo", "model info", "model push"] {
-        assert!(readme.contains(&format!("trailhound {cmd}")), "README lacks `trailhound {cmd}`");
+    for cmd in [
+        "simulate",
+        "train",
+        "scan",
+        "eval",
+        "demo",
+        "model info",
+        "model push",
+    ] {
+        assert!(
+            readme.contains(&format!("trailhound {cmd}")),
+            "README lacks `trailhound {cmd}`"
+        );
     }
     for key in FINDING_KEYS {
-        assert!(readme.contains(&format!("`{key}`")), "README lacks output field {key}");
+        assert!(
+            readme.contains(&format!("`{key}`")),
+            "README lacks output field {key}"
+        );
     }
 }

@@ -52,7 +52,7 @@ enum Cmd {
         /// Model file.
         #[arg(long)]
         model: PathBuf,
-        /// Timed runs (the median is reported).
+        /// Timed runs (the median is reported); 0 for the breakdown alone.
         #[arg(long, default_value_t = 3)]
         runs: usize,
         /// Skip the extra pass that splits the stages finer.
@@ -93,7 +93,7 @@ fn main() -> Result<()> {
             model,
             runs,
             no_breakdown,
-        } => e2e(&paths, &model, runs.max(1), !no_breakdown)?,
+        } => e2e(&paths, &model, runs, !no_breakdown)?,
         Cmd::Load { model, reps } => load(&model, reps.max(1))?,
         Cmd::Iforest {
             paths,
@@ -375,30 +375,33 @@ fn e2e(paths: &[PathBuf], model_path: &Path, runs: usize, split: bool) -> Result
         );
         all.push(r);
     }
-    let med = |f: fn(&Run) -> f64| median(&all.iter().map(f).collect::<Vec<_>>());
-    let first = &all[0];
-    let (total, read, score) = (med(|r| r.process_s), med(|r| r.read_s), med(|r| r.score_s));
-    let n = first.events;
-    let mut out = json!({
-        "clock": CLOCK,
-        "runs": runs,
-        "files": first.files,
-        "events": n,
-        "gz_bytes": first.gz_bytes,
-        "raw_bytes": first.raw_bytes,
-        "flagged": first.flagged,
-        "e2e_cpu_s": round(total, 3),
-        "e2e_wall_s": round(med(|r| r.wall_s), 3),
-        "events_per_cpu_s": rate(n, total),
-        "list_cpu_s": round(med(|r| r.list_s), 3),
-        "read_parse_cpu_s": round(read, 3),
-        "read_parse_events_per_cpu_s": rate(n, read),
-        "score_cpu_s": round(score, 3),
-        "score_events_per_cpu_s": rate(n, score),
-        "raw_MB_per_cpu_s": round(first.raw_bytes as f64 / 1e6 / total, 1),
-        "all_e2e_cpu_s": all.iter().map(|r| round(r.process_s, 3)).collect::<Vec<_>>(),
-        "peak_rss_mb": peak_rss_mb(),
-    });
+    let mut out = json!({"clock": CLOCK, "runs": runs});
+    if let Some(first) = all.first() {
+        let med = |f: fn(&Run) -> f64| median(&all.iter().map(f).collect::<Vec<_>>());
+        let (total, read, score) = (med(|r| r.process_s), med(|r| r.read_s), med(|r| r.score_s));
+        let n = first.events;
+        out = json!({
+            "clock": CLOCK,
+            "runs": runs,
+            "files": first.files,
+            "events": n,
+            "gz_bytes": first.gz_bytes,
+            "raw_bytes": first.raw_bytes,
+            "flagged": first.flagged,
+            "e2e_cpu_s": round(total, 3),
+            "e2e_wall_s": round(med(|r| r.wall_s), 3),
+            "events_per_cpu_s": rate(n, total),
+            "list_cpu_s": round(med(|r| r.list_s), 3),
+            "read_parse_cpu_s": round(read, 3),
+            "read_parse_events_per_cpu_s": rate(n, read),
+            "score_cpu_s": round(score, 3),
+            "score_events_per_cpu_s": rate(n, score),
+            "raw_MB_per_cpu_s": round(first.raw_bytes as f64 / 1e6 / total, 1),
+            "all_e2e_cpu_s": all.iter().map(|r| round(r.process_s, 3)).collect::<Vec<_>>(),
+            // before the breakdown pass, which holds a whole decompressed file
+            "peak_rss_mb": peak_rss_mb(),
+        });
+    }
     if split {
         out["breakdown"] = breakdown(paths, &model, &limits)?;
     }

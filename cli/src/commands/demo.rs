@@ -12,8 +12,8 @@ use std::time::Instant;
 use trailhound_core::Severity;
 use trailhound_core::decode::Limits;
 use trailhound_core::models::iforest::IsolationForestParams;
-use trailhound_core::simulate::cloudtrail::{SimConfig, write_dir};
 use trailhound_core::simulate::cloudtrail::Scenario;
+use trailhound_core::simulate::cloudtrail::{SimConfig, write_dir};
 
 /// Arguments of `demo`.
 #[derive(Debug, clap::Args)]
@@ -61,7 +61,10 @@ pub fn run(a: Args) -> Result<ExitCode> {
         events_per_day: a.events_per_day,
         ..SimConfig::default()
     };
-    eprintln!("1/4 simulating a clean week to learn from ({} days)...", a.days);
+    eprintln!(
+        "1/4 simulating a clean week to learn from ({} days)...",
+        a.days
+    );
     let s1 = write_dir(&train_cfg, &train_dir).context("simulate training week")?;
     eprintln!("    {} events in {} objects", s1.events, s1.objects);
     eprintln!("2/4 simulating the week to scan, with attacks and hard negatives...");
@@ -75,12 +78,20 @@ pub fn run(a: Args) -> Result<ExitCode> {
     eprintln!("3/4 training the Isolation Forest...");
     let limits = Limits::default();
     let (train_files_list, _) = cloudtrail_files(&[train_dir])?;
-    let model = train_files(&train_files_list, &IsolationForestParams::default(), &limits)?;
+    let model = train_files(
+        &train_files_list,
+        &IsolationForestParams::default(),
+        &limits,
+    )?;
     let model_path = root.join("model.bin");
     std::fs::write(&model_path, model.to_bytes()?).context("write model")?;
-    eprintln!("    model {} from {} events", model.version(), model.training.rows);
+    eprintln!(
+        "    model {} from {} events",
+        model.version(),
+        model.training.rows
+    );
     eprintln!("4/4 scanning and evaluating...");
-    let (scan_files_list, _) = cloudtrail_files(&[scan_dir.clone()])?;
+    let (scan_files_list, _) = cloudtrail_files(std::slice::from_ref(&scan_dir))?;
     let labels = read_labels(&scan_dir.join("labels.csv"))?;
     let source = FileModelSource::load(Some(&model_path))?;
     let (metrics, top) = evaluate(&scan_files_list, &labels, &source, Severity::Medium, limits)?;
@@ -105,7 +116,10 @@ pub fn run(a: Args) -> Result<ExitCode> {
     println!();
     println!("done in {:.1}s", started.elapsed().as_secs_f64());
     if let Some(dir) = &a.keep {
-        println!("files kept in {} (model.bin, train/, scan/labels.csv)", dir.display());
+        println!(
+            "files kept in {} (model.bin, train/, scan/labels.csv)",
+            dir.display()
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -47,7 +47,8 @@ pub struct Truth {
 
 /// Reads `labels.csv`.
 pub fn read_labels(path: &Path) -> Result<HashMap<String, Truth>> {
-    let f = std::fs::File::open(path).with_context(|| format!("cannot read labels {}", path.display()))?;
+    let f = std::fs::File::open(path)
+        .with_context(|| format!("cannot read labels {}", path.display()))?;
     let mut out = HashMap::new();
     for (n, line) in BufReader::new(f).lines().enumerate() {
         let line = line.with_context(|| format!("cannot read labels {}", path.display()))?;
@@ -56,12 +57,20 @@ pub fn read_labels(path: &Path) -> Result<HashMap<String, Truth>> {
         }
         let mut parts = line.splitn(3, ',');
         let (Some(id), Some(label)) = (parts.next(), parts.next()) else {
-            bail!("{}:{}: expected event_id,label,scenario", path.display(), n + 1);
+            bail!(
+                "{}:{}: expected event_id,label,scenario",
+                path.display(),
+                n + 1
+            );
         };
         let attack = match label.trim() {
             "1" => true,
             "0" => false,
-            other => bail!("{}:{}: label must be 0 or 1, not {other:?}", path.display(), n + 1),
+            other => bail!(
+                "{}:{}: label must be 0 or 1, not {other:?}",
+                path.display(),
+                n + 1
+            ),
         };
         let scenario = parts.next().unwrap_or("").trim().to_owned();
         out.insert(id.trim().to_owned(), Truth { attack, scenario });
@@ -109,7 +118,11 @@ pub fn evaluate(
     if unlabelled > 0 {
         eprintln!("note: {unlabelled} events have no label and count as normal");
     }
-    top.sort_by(|a, b| b.severity_score.total_cmp(&a.severity_score).then(b.score.total_cmp(&a.score)));
+    top.sort_by(|a, b| {
+        b.severity_score
+            .total_cmp(&a.severity_score)
+            .then(b.score.total_cmp(&a.score))
+    });
     Ok((Metrics::compute(&items), top))
 }
 
@@ -117,18 +130,29 @@ pub fn evaluate(
 pub fn print_metrics(m: &Metrics, min_severity: Severity) {
     let normal = m.fp + m.tn;
     println!("Detection quality (flagged = severity >= {min_severity})");
-    println!("  events      {:>10}   attack {:>8}   normal {:>10}", m.tp + m.fp + m.fn_ + m.tn, m.tp + m.fn_, normal);
+    println!(
+        "  events      {:>10}   attack {:>8}   normal {:>10}",
+        m.tp + m.fp + m.fn_ + m.tn,
+        m.tp + m.fn_,
+        normal
+    );
     println!("  precision   {:>10.4}", m.precision);
     println!("  recall      {:>10.4}", m.recall);
     println!("  F1          {:>10.4}", m.f1);
     println!("  ROC-AUC     {:>10.4}", m.roc_auc);
-    println!("  false alerts per 1,000 normal events {:>8.3}", m.false_alerts_per_1000);
+    println!(
+        "  false alerts per 1,000 normal events {:>8.3}",
+        m.false_alerts_per_1000
+    );
     println!();
     println!("Confusion matrix        flagged   not flagged");
     println!("  attack            {:>10}  {:>12}", m.tp, m.fn_);
     println!("  normal            {:>10}  {:>12}", m.fp, m.tn);
     println!();
-    println!("{:<30} {:>8} {:>8} {:>8}  {}", "scenario", "events", "flagged", "recall", "detected");
+    println!(
+        "{:<30} {:>8} {:>8} {:>8}  detected",
+        "scenario", "events", "flagged", "recall"
+    );
     for (name, s) in &m.scenarios {
         let recall = s.flagged as f64 / s.events.max(1) as f64;
         let verdict = match (s.attack, s.flagged > 0) {
@@ -137,7 +161,10 @@ pub fn print_metrics(m: &Metrics, min_severity: Severity) {
             (false, true) => "false alert (hard negative)",
             (false, false) => "quiet (hard negative)",
         };
-        println!("{name:<30} {:>8} {:>8} {:>8.3}  {verdict}", s.events, s.flagged, recall);
+        println!(
+            "{name:<30} {:>8} {:>8} {:>8.3}  {verdict}",
+            s.events, s.flagged, recall
+        );
     }
 }
 

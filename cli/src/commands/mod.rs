@@ -12,9 +12,11 @@ use indicatif::{ProgressBar, ProgressStyle};
 /// A progress bar on standard error (hidden when it is not a terminal).
 pub fn progress(len: u64, what: &str) -> ProgressBar {
     let pb = ProgressBar::new(len);
-    let style = ProgressStyle::with_template("{msg:>10} [{bar:30}] {pos}/{len} files {elapsed} ({eta} left)")
-        .unwrap_or_else(|_| ProgressStyle::default_bar())
-        .progress_chars("=> ");
+    let style = ProgressStyle::with_template(
+        "{msg:>10} [{bar:30}] {pos}/{len} files {elapsed} ({eta} left)",
+    )
+    .unwrap_or_else(|_| ProgressStyle::default_bar())
+    .progress_chars("=> ");
     pb.set_style(style);
     pb.set_message(what.to_owned());
     pb
@@ -22,7 +24,10 @@ pub fn progress(len: u64, what: &str) -> ProgressBar {
 
 /// Runs a future whose ports are local (they never wait on I/O readiness).
 pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt.block_on(f),
         // Building a current-thread runtime only fails when the OS refuses resources.
         Err(e) => {

@@ -87,7 +87,15 @@ pub fn scan_files(
             key: p.to_string_lossy().into_owned(),
         })
         .collect();
-    scan_objects(&objects, &LocalObjectSource, model, store, alerts, cfg, each)
+    scan_objects(
+        &objects,
+        &LocalObjectSource,
+        model,
+        store,
+        alerts,
+        cfg,
+        each,
+    )
 }
 
 /// Runs the pipeline over objects of one source, handing each report to `each`.
@@ -178,7 +186,8 @@ pub fn run(a: Args) -> Result<ExitCode> {
     };
     let mut t = scan_files(&files, &model, &store, &alerts, &cfg, &mut print)?;
     if let Some((client, objects)) = &s3_objects {
-        let source = trailhound_aws::S3ObjectSource::new(client.clone(), cfg.limits.max_decompressed_bytes);
+        let source =
+            trailhound_aws::S3ObjectSource::new(client.clone(), cfg.limits.max_decompressed_bytes);
         let t2 = scan_objects(objects, &source, &model, &store, &alerts, &cfg, &mut print)?;
         t.add(&t2);
     }
@@ -187,7 +196,11 @@ pub fn run(a: Args) -> Result<ExitCode> {
         "scanned {} files, {} events ({} malformed records skipped), {} findings, {} files failed, in {:.2}s",
         t.files, t.events, t.skipped, t.findings, t.failed, t.seconds
     );
-    Ok(if t.failed > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if t.failed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// Listing of `s3://` paths.
@@ -220,7 +233,11 @@ mod s3 {
                 let listed = trailhound_aws::list_objects(&client, &bucket, &prefix)
                     .await
                     .with_context(|| format!("cannot list {url}"))?;
-                out.extend(listed.into_iter().filter(|o| key_kind(&o.key) == KeyKind::LogFile));
+                out.extend(
+                    listed
+                        .into_iter()
+                        .filter(|o| key_kind(&o.key) == KeyKind::LogFile),
+                );
             }
             if out.is_empty() {
                 bail!("no CloudTrail log files under the given s3:// paths");
@@ -235,7 +252,10 @@ mod s3 {
 
         #[test]
         fn parses_bucket_and_prefix() {
-            assert_eq!(parse("s3://b/AWSLogs/1/").unwrap(), ("b".into(), "AWSLogs/1/".into()));
+            assert_eq!(
+                parse("s3://b/AWSLogs/1/").unwrap(),
+                ("b".into(), "AWSLogs/1/".into())
+            );
             assert_eq!(parse("s3://b").unwrap(), ("b".into(), String::new()));
             assert!(parse("s3:///x").is_err());
         }

@@ -3,8 +3,8 @@
 use anyhow::{Context, Result};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use trailhound_core::simulate::cloudtrail::{SimConfig, write_dir};
 use trailhound_core::simulate::cloudtrail::Scenario;
+use trailhound_core::simulate::cloudtrail::{SimConfig, write_dir};
 
 /// Arguments of `simulate`.
 #[derive(Debug, clap::Args)]
@@ -63,7 +63,8 @@ pub fn run(a: Args) -> Result<ExitCode> {
         cfg.seed,
         a.out.display()
     );
-    let summary = write_dir(&cfg, &a.out).with_context(|| format!("cannot write {}", a.out.display()))?;
+    let summary =
+        write_dir(&cfg, &a.out).with_context(|| format!("cannot write {}", a.out.display()))?;
     eprintln!(
         "wrote {} objects, {} events ({} attack events) and {}",
         summary.objects,

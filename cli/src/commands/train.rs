@@ -1,8 +1,8 @@
 //! `trailhound train`.
 
 use super::progress;
-use crate::files::cloudtrail_files;
 use crate::ReadOpts;
+use crate::files::cloudtrail_files;
 use anyhow::{Context, Result};
 use std::cell::Cell;
 use std::fs::File;
@@ -40,9 +40,9 @@ pub struct Args {
 
 /// Reads one file, or warns and returns `None` when it is not readable.
 pub fn read_batch(path: &Path, limits: &Limits) -> Option<CtBatch> {
-    let result = File::open(path)
-        .map_err(anyhow::Error::from)
-        .and_then(|f| CtBatch::read(BufReader::with_capacity(256 * 1024, f), limits).map_err(Into::into));
+    let result = File::open(path).map_err(anyhow::Error::from).and_then(|f| {
+        CtBatch::read(BufReader::with_capacity(256 * 1024, f), limits).map_err(Into::into)
+    });
     match result {
         Ok(b) => Some(b),
         Err(e) => {
@@ -53,12 +53,20 @@ pub fn read_batch(path: &Path, limits: &Limits) -> Option<CtBatch> {
 }
 
 /// Trains a model from files (shared with `demo`).
-pub fn train_files(files: &[PathBuf], params: &IsolationForestParams, limits: &Limits) -> Result<Model> {
+pub fn train_files(
+    files: &[PathBuf],
+    params: &IsolationForestParams,
+    limits: &Limits,
+) -> Result<Model> {
     let pass = Cell::new(0);
     let model = train_cloudtrail(
         || {
             pass.set(pass.get() + 1);
-            let what = if pass.get() == 1 { "learning" } else { "encoding" };
+            let what = if pass.get() == 1 {
+                "learning"
+            } else {
+                "encoding"
+            };
             let pb = progress(files.len() as u64, what);
             files.iter().filter_map(move |p| {
                 pb.inc(1);

@@ -3,7 +3,7 @@
 //!
 //! Run with `cargo bench -p trailhound-core --bench iforest`.
 
-#![expect(clippy::unwrap_used, reason = "a bench fails loudly")]
+#![allow(clippy::unwrap_used, reason = "a bench fails loudly")]
 
 use std::hint::black_box;
 use std::time::Instant;

@@ -133,7 +133,11 @@ where
     })?;
     let scored = score::cloudtrail::score_batch(&batch, model.as_deref(), cfg.keep_all);
     let (findings, all): (Vec<Finding>, Vec<Finding>) = if cfg.keep_all {
-        let flagged = scored.iter().filter(|f| f.severity.is_some()).cloned().collect();
+        let flagged = scored
+            .iter()
+            .filter(|f| f.severity.is_some())
+            .cloned()
+            .collect();
         (flagged, scored)
     } else {
         (scored, Vec::new())

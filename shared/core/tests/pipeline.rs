@@ -1,6 +1,9 @@
 //! The whole pipeline on the in-memory ports: a simulated account with attacks,
 //! a model trained on a clean day, one object processed end to end, then again.
 
+// Integration tests fail loudly on purpose.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use trailhound_core::Severity;
@@ -9,7 +12,8 @@ use trailhound_core::models::iforest::IsolationForestParams;
 use trailhound_core::models::train::train_cloudtrail;
 use trailhound_core::pipeline::{PipelineConfig, PipelineError, Ports, run_object};
 use trailhound_core::ports::{
-    InMemoryAlertSink, InMemoryFindingStore, InMemoryModelSource, InMemoryObjectSource, ObjectRef, Retry,
+    InMemoryAlertSink, InMemoryFindingStore, InMemoryModelSource, InMemoryObjectSource, ObjectRef,
+    Retry,
 };
 use trailhound_core::simulate::cloudtrail::{Scenario, SimConfig, SimObject, generate};
 use trailhound_core::sources::cloudtrail::CtBatch;
@@ -57,9 +61,9 @@ fn world() -> World {
     });
     let model = train_cloudtrail(
         || {
-            clean
-                .iter()
-                .map(|o| CtBatch::read(&o.body[..], &Limits::default()).expect("read training object"))
+            clean.iter().map(|o| {
+                CtBatch::read(&o.body[..], &Limits::default()).expect("read training object")
+            })
         },
         &IsolationForestParams::default(),
     )
@@ -79,7 +83,10 @@ fn world() -> World {
             bucket: "trail-bucket".into(),
             key: o.key.clone(),
         };
-        let text = String::from_utf8_lossy(&trailhound_core::decode::read_all(&o.body, 1 << 30).expect("gunzip")).into_owned();
+        let text = String::from_utf8_lossy(
+            &trailhound_core::decode::read_all(&o.body, 1 << 30).expect("gunzip"),
+        )
+        .into_owned();
         if text.contains("StopLogging") {
             attack_key = Some(r.clone());
         }
@@ -113,12 +120,21 @@ fn stores_and_alerts_once_even_when_the_object_is_processed_twice() {
         .find(|f| f.action == "cloudtrail:StopLogging")
         .expect("StopLogging is a finding");
     assert_eq!(stop.severity, Some(Severity::Critical));
-    assert!(stop.detections.iter().any(|d| d.id == "ct.cloudtrail.stop_logging"));
+    assert!(
+        stop.detections
+            .iter()
+            .any(|d| d.id == "ct.cloudtrail.stop_logging")
+    );
     assert!(!stop.reasons.is_empty());
     let stored = w.store.findings().len();
     let alerted = w.alerts.sent().len();
     assert!(stored >= 1 && alerted >= 1);
-    assert!(w.alerts.sent().iter().all(|f| f.severity >= Some(Severity::Medium)));
+    assert!(
+        w.alerts
+            .sent()
+            .iter()
+            .all(|f| f.severity >= Some(Severity::Medium))
+    );
 
     let second = block_on(run_object(&w.attack_key, &ports, &cfg)).expect("second run");
     assert_eq!(second.findings.len(), first.findings.len(), "same findings");
@@ -172,7 +188,10 @@ fn digests_and_bad_objects_are_told_apart() {
         bucket: "trail-bucket".into(),
         key: "AWSLogs/123456789012/CloudTrail/us-east-1/2024/03/04/corrupt.json.gz".into(),
     };
-    w.objects.insert(corrupt.clone(), vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 1, 2, 3]);
+    w.objects.insert(
+        corrupt.clone(),
+        vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 1, 2, 3],
+    );
     let err = block_on(run_object(&corrupt, &ports, &cfg)).expect_err("corrupt object");
     assert_eq!(err.retry(), Retry::NonRetryable);
     assert!(err.to_string().contains("corrupt.json.gz"), "{err}");
@@ -183,6 +202,11 @@ fn digests_and_bad_objects_are_told_apart() {
         ..ports
     };
     let report = block_on(run_object(&w.attack_key, &rules_only, &cfg)).expect("rules only");
-    assert!(report.findings.iter().any(|f| f.action == "cloudtrail:StopLogging"));
+    assert!(
+        report
+            .findings
+            .iter()
+            .any(|f| f.action == "cloudtrail:StopLogging")
+    );
     assert!(report.findings.iter().all(|f| f.model_version == "none"));
 }

@@ -290,7 +290,8 @@ impl BatchEncoding<'_> {
         let mut x = Array2::<f32>::zeros((end - start, N_FEATURES));
         for (i, e) in self.batch.events[start..end].iter().enumerate() {
             if let Some(row) = x.row_mut(i).into_slice() {
-                self.enc.encode_event(self.batch, e, &self.tables, &self.file, row);
+                self.enc
+                    .encode_event(self.batch, e, &self.tables, &self.file, row);
             }
         }
         x
@@ -329,7 +330,11 @@ impl SymTables {
                     let p = batch.strings.resolve(sym_at(i));
                     let total = enc.principals.get(p).copied().unwrap_or(0);
                     let public = enc.principal_public.get(p).copied().unwrap_or(0);
-                    if total == 0 { 1.0 } else { 1.0 - public as f32 / total as f32 }
+                    if total == 0 {
+                        1.0
+                    } else {
+                        1.0 - public as f32 / total as f32
+                    }
                 })
                 .collect(),
         }
@@ -379,7 +384,10 @@ impl FileStats {
             }
             *n += 1;
         }
-        Self { by_principal, by_action }
+        Self {
+            by_principal,
+            by_action,
+        }
     }
 
     /// Events by a principal with one eventName.

@@ -82,7 +82,7 @@ pub struct Hbos {
 impl Hbos {
     /// Fits histograms to training rows (row-major, `width` columns).
     pub fn fit(rows: &[f32], width: usize) -> Self {
-        let n = if width == 0 { 0 } else { rows.len() / width };
+        let n = rows.len().checked_div(width).unwrap_or(0);
         let features: Vec<Histogram> = (0..width)
             .map(|j| {
                 let col: Vec<f32> = (0..n).map(|i| rows[i * width + j]).collect();
@@ -98,13 +98,22 @@ impl Hbos {
 
     /// Extra surprise of a row over an ordinary one (≥ 0).
     pub fn score(&self, row: &[f32]) -> f64 {
-        let s: f32 = self.features.iter().zip(row).map(|(h, &v)| h.surprise(v)).sum();
+        let s: f32 = self
+            .features
+            .iter()
+            .zip(row)
+            .map(|(h, &v)| h.surprise(v))
+            .sum();
         f64::from((s - self.baseline).max(0.0))
     }
 
     /// Per-feature surprise of a row, for explanations.
     pub fn contributions(&self, row: &[f32]) -> Vec<f32> {
-        self.features.iter().zip(row).map(|(h, &v)| h.surprise(v)).collect()
+        self.features
+            .iter()
+            .zip(row)
+            .map(|(h, &v)| h.surprise(v))
+            .collect()
     }
 }
 

@@ -418,7 +418,6 @@ impl TryFrom<StoredForest> for IsolationForest {
 }
 
 #[cfg(test)]
-#[expect(clippy::unwrap_used, reason = "tests fail loudly")]
 mod tests {
     use super::*;
     use ndarray::Array2;

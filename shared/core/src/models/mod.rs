@@ -3,6 +3,6 @@
 
 pub mod artifact;
 pub mod calibration;
+pub mod hbos;
 pub mod iforest;
 pub mod train;
-pub mod hbos;

@@ -118,11 +118,16 @@ fn public_policy(i: &RuleInput<'_>) -> bool {
     if req_has(i, &["AllUsers", "AuthenticatedUsers"]) {
         return true;
     }
-    let Some(v) = i.request.and_then(|r| serde_json::from_str::<serde_json::Value>(r).ok()) else {
+    let Some(v) = i
+        .request
+        .and_then(|r| serde_json::from_str::<serde_json::Value>(r).ok())
+    else {
         return false;
     };
     let policy = match v.get("bucketPolicy").or_else(|| v.get("policy")) {
-        Some(serde_json::Value::String(s)) => serde_json::from_str(s).unwrap_or(serde_json::Value::Null),
+        Some(serde_json::Value::String(s)) => {
+            serde_json::from_str(s).unwrap_or(serde_json::Value::Null)
+        }
         Some(other) => other.clone(),
         None => return public_principal(i),
     };
@@ -135,7 +140,9 @@ fn public_policy(i: &RuleInput<'_>) -> bool {
         let allow = st.get("Effect").and_then(|e| e.as_str()) == Some("Allow");
         let everyone = match st.get("Principal") {
             Some(serde_json::Value::String(p)) => p == "*",
-            Some(p) => p.get("AWS").is_some_and(|a| a == "*" || a.as_array().is_some_and(|l| l.iter().any(|x| x == "*"))),
+            Some(p) => p.get("AWS").is_some_and(|a| {
+                a == "*" || a.as_array().is_some_and(|l| l.iter().any(|x| x == "*"))
+            }),
             None => false,
         };
         allow && everyone && st.get("Condition").is_none()
@@ -147,7 +154,10 @@ fn trust_other_account(i: &RuleInput<'_>) -> bool {
     let Some(r) = i.request else { return false };
     let mut rest = r;
     while let Some(at) = rest.find("arn:aws:iam::") {
-        let acct: String = rest[at + 13..].chars().take_while(char::is_ascii_digit).collect();
+        let acct: String = rest[at + 13..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
         if acct.len() == 12 && acct != i.account {
             return true;
         }
@@ -157,7 +167,15 @@ fn trust_other_account(i: &RuleInput<'_>) -> bool {
 }
 
 fn trust_everyone(i: &RuleInput<'_>) -> bool {
-    req_has(i, &["\\\"AWS\\\":\\\"*\\\"", "\\\"Principal\\\":\\\"*\\\"", "\"AWS\":\"*\"", "\"Principal\":\"*\""])
+    req_has(
+        i,
+        &[
+            "\\\"AWS\\\":\\\"*\\\"",
+            "\\\"Principal\\\":\\\"*\\\"",
+            "\"AWS\":\"*\"",
+            "\"Principal\":\"*\"",
+        ],
+    )
 }
 
 fn url_without_auth(i: &RuleInput<'_>) -> bool {
@@ -178,7 +196,9 @@ fn shares_with_account(i: &RuleInput<'_>) -> bool {
 }
 
 /// Ports that should never face the internet: remote administration and databases.
-const ADMIN_PORTS: &[i64] = &[22, 23, 3389, 5900, 3306, 5432, 1433, 1521, 27017, 6379, 9200, 11211, 2375];
+const ADMIN_PORTS: &[i64] = &[
+    22, 23, 3389, 5900, 3306, 5432, 1433, 1521, 27017, 6379, 9200, 11211, 2375,
+];
 
 /// An ingress rule from anywhere that covers all traffic or an administration or
 /// database port (a world-open 443 in front of a load balancer is normal).
@@ -186,7 +206,10 @@ fn open_to_world(i: &RuleInput<'_>) -> bool {
     if !req_has(i, &["0.0.0.0/0", "::/0"]) {
         return false;
     }
-    let Some(v) = i.request.and_then(|r| serde_json::from_str::<serde_json::Value>(r).ok()) else {
+    let Some(v) = i
+        .request
+        .and_then(|r| serde_json::from_str::<serde_json::Value>(r).ok())
+    else {
         return true;
     };
     let items = v
@@ -209,8 +232,14 @@ fn risky_range(p: &serde_json::Value) -> bool {
     if proto == "-1" || proto == "all" {
         return true;
     }
-    let from = p.get("fromPort").and_then(serde_json::Value::as_i64).unwrap_or(0);
-    let to = p.get("toPort").and_then(serde_json::Value::as_i64).unwrap_or(65535);
+    let from = p
+        .get("fromPort")
+        .and_then(serde_json::Value::as_i64)
+        .unwrap_or(0);
+    let to = p
+        .get("toPort")
+        .and_then(serde_json::Value::as_i64)
+        .unwrap_or(65535);
     ADMIN_PORTS.iter().any(|port| (from..=to).contains(port))
 }
 
@@ -568,30 +597,126 @@ mod tests {
     #[test]
     fn each_rule_matches_its_attack_and_not_its_look_alike() {
         let cases: &[(&str, &str, Option<&str>)] = &[
-            ("StopLogging", r#"{"name":"main"}"#, Some("ct.cloudtrail.stop_logging")),
-            ("PutEventSelectors", r#"{"eventSelectors":[{"includeManagementEvents":false}]}"#, Some("ct.cloudtrail.selectors_weakened")),
-            ("PutEventSelectors", r#"{"eventSelectors":[{"includeManagementEvents":true,"readWriteType":"All"}]}"#, None),
-            ("UpdateDetector", r#"{"detectorId":"d","enable":false}"#, Some("ct.guardduty.disabled")),
-            ("UpdateDetector", r#"{"detectorId":"d","enable":true}"#, None),
-            ("AttachUserPolicy", r#"{"userName":"x","policyArn":"arn:aws:iam::aws:policy/AdministratorAccess"}"#, Some("ct.iam.admin_policy_attached")),
-            ("AttachUserPolicy", r#"{"userName":"x","policyArn":"arn:aws:iam::aws:policy/ReadOnlyAccess"}"#, None),
-            ("UpdateAssumeRolePolicy", r#"{"policyDocument":"{\"Statement\":[{\"Principal\":{\"AWS\":\"arn:aws:iam::999999999999:root\"}}]}"}"#, Some("ct.iam.role_trust_other_account")),
-            ("UpdateAssumeRolePolicy", r#"{"policyDocument":"{\"Statement\":[{\"Principal\":{\"AWS\":\"*\"}}]}"}"#, Some("ct.iam.role_trust_public")),
-            ("UpdateAssumeRolePolicy", r#"{"policyDocument":"{\"Statement\":[{\"Principal\":{\"Service\":\"ec2.amazonaws.com\"}}]}"}"#, Some("ct.iam.role_trust_changed")),
-            ("PutBucketPolicy", r#"{"bucketName":"b","bucketPolicy":{"Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject"}]}}"#, Some("ct.s3.bucket_public")),
-            ("PutBucketPolicy", r#"{"bucketName":"b","bucketPolicy":{"Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:*","Condition":{"Bool":{"aws:SecureTransport":"false"}}}]}}"#, None),
-            ("PutBucketAcl", r#"{"AccessControlPolicy":{"AccessControlList":{"Grant":[{"Grantee":{"URI":"http://acs.amazonaws.com/groups/global/AllUsers"}}]}}}"#, Some("ct.s3.bucket_public")),
-            ("ModifySnapshotAttribute", r#"{"snapshotId":"s","createVolumePermission":{"add":{"items":[{"group":"all"}]}}}"#, Some("ct.exposure.snapshot_public")),
-            ("ModifySnapshotAttribute", r#"{"snapshotId":"s","createVolumePermission":{"add":{"items":[{"userId":"999999999999"}]}}}"#, Some("ct.exposure.snapshot_shared")),
-            ("ModifySnapshotAttribute", r#"{"snapshotId":"s","createVolumePermission":{"remove":{"items":[{"userId":"999999999999"}]}}}"#, None),
-            ("ModifyDBSnapshotAttribute", r#"{"dBSnapshotIdentifier":"s","attributeName":"restore","valuesToAdd":["all"]}"#, Some("ct.exposure.snapshot_public")),
-            ("AuthorizeSecurityGroupIngress", r#"{"groupId":"sg","ipPermissions":{"items":[{"ipProtocol":"tcp","fromPort":22,"toPort":22,"ipRanges":{"items":[{"cidrIp":"0.0.0.0/0"}]}}]}}"#, Some("ct.ec2.sg_open_world")),
-            ("AuthorizeSecurityGroupIngress", r#"{"groupId":"sg","ipPermissions":{"items":[{"ipProtocol":"tcp","fromPort":443,"toPort":443,"ipRanges":{"items":[{"cidrIp":"0.0.0.0/0"}]}}]}}"#, None),
-            ("AuthorizeSecurityGroupIngress", r#"{"groupId":"sg","ipPermissions":{"items":[{"ipProtocol":"tcp","fromPort":22,"toPort":22,"ipRanges":{"items":[{"cidrIp":"10.0.0.0/8"}]}}]}}"#, None),
-            ("AddPermission20150331v2", r#"{"functionName":"f","principal":"*","action":"lambda:InvokeFunction"}"#, Some("ct.lambda.public")),
-            ("AddPermission20150331v2", r#"{"functionName":"f","principal":"s3.amazonaws.com","action":"lambda:InvokeFunction"}"#, None),
-            ("CreateFunctionUrlConfig20211031", r#"{"functionName":"f","authType":"NONE"}"#, Some("ct.lambda.url_without_auth")),
-            ("ScheduleKeyDeletion", r#"{"keyId":"k","pendingWindowInDays":7}"#, Some("ct.kms.key_deletion")),
+            (
+                "StopLogging",
+                r#"{"name":"main"}"#,
+                Some("ct.cloudtrail.stop_logging"),
+            ),
+            (
+                "PutEventSelectors",
+                r#"{"eventSelectors":[{"includeManagementEvents":false}]}"#,
+                Some("ct.cloudtrail.selectors_weakened"),
+            ),
+            (
+                "PutEventSelectors",
+                r#"{"eventSelectors":[{"includeManagementEvents":true,"readWriteType":"All"}]}"#,
+                None,
+            ),
+            (
+                "UpdateDetector",
+                r#"{"detectorId":"d","enable":false}"#,
+                Some("ct.guardduty.disabled"),
+            ),
+            (
+                "UpdateDetector",
+                r#"{"detectorId":"d","enable":true}"#,
+                None,
+            ),
+            (
+                "AttachUserPolicy",
+                r#"{"userName":"x","policyArn":"arn:aws:iam::aws:policy/AdministratorAccess"}"#,
+                Some("ct.iam.admin_policy_attached"),
+            ),
+            (
+                "AttachUserPolicy",
+                r#"{"userName":"x","policyArn":"arn:aws:iam::aws:policy/ReadOnlyAccess"}"#,
+                None,
+            ),
+            (
+                "UpdateAssumeRolePolicy",
+                r#"{"policyDocument":"{\"Statement\":[{\"Principal\":{\"AWS\":\"arn:aws:iam::999999999999:root\"}}]}"}"#,
+                Some("ct.iam.role_trust_other_account"),
+            ),
+            (
+                "UpdateAssumeRolePolicy",
+                r#"{"policyDocument":"{\"Statement\":[{\"Principal\":{\"AWS\":\"*\"}}]}"}"#,
+                Some("ct.iam.role_trust_public"),
+            ),
+            (
+                "UpdateAssumeRolePolicy",
+                r#"{"policyDocument":"{\"Statement\":[{\"Principal\":{\"Service\":\"ec2.amazonaws.com\"}}]}"}"#,
+                Some("ct.iam.role_trust_changed"),
+            ),
+            (
+                "PutBucketPolicy",
+                r#"{"bucketName":"b","bucketPolicy":{"Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject"}]}}"#,
+                Some("ct.s3.bucket_public"),
+            ),
+            (
+                "PutBucketPolicy",
+                r#"{"bucketName":"b","bucketPolicy":{"Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:*","Condition":{"Bool":{"aws:SecureTransport":"false"}}}]}}"#,
+                None,
+            ),
+            (
+                "PutBucketAcl",
+                r#"{"AccessControlPolicy":{"AccessControlList":{"Grant":[{"Grantee":{"URI":"http://acs.amazonaws.com/groups/global/AllUsers"}}]}}}"#,
+                Some("ct.s3.bucket_public"),
+            ),
+            (
+                "ModifySnapshotAttribute",
+                r#"{"snapshotId":"s","createVolumePermission":{"add":{"items":[{"group":"all"}]}}}"#,
+                Some("ct.exposure.snapshot_public"),
+            ),
+            (
+                "ModifySnapshotAttribute",
+                r#"{"snapshotId":"s","createVolumePermission":{"add":{"items":[{"userId":"999999999999"}]}}}"#,
+                Some("ct.exposure.snapshot_shared"),
+            ),
+            (
+                "ModifySnapshotAttribute",
+                r#"{"snapshotId":"s","createVolumePermission":{"remove":{"items":[{"userId":"999999999999"}]}}}"#,
+                None,
+            ),
+            (
+                "ModifyDBSnapshotAttribute",
+                r#"{"dBSnapshotIdentifier":"s","attributeName":"restore","valuesToAdd":["all"]}"#,
+                Some("ct.exposure.snapshot_public"),
+            ),
+            (
+                "AuthorizeSecurityGroupIngress",
+                r#"{"groupId":"sg","ipPermissions":{"items":[{"ipProtocol":"tcp","fromPort":22,"toPort":22,"ipRanges":{"items":[{"cidrIp":"0.0.0.0/0"}]}}]}}"#,
+                Some("ct.ec2.sg_open_world"),
+            ),
+            (
+                "AuthorizeSecurityGroupIngress",
+                r#"{"groupId":"sg","ipPermissions":{"items":[{"ipProtocol":"tcp","fromPort":443,"toPort":443,"ipRanges":{"items":[{"cidrIp":"0.0.0.0/0"}]}}]}}"#,
+                None,
+            ),
+            (
+                "AuthorizeSecurityGroupIngress",
+                r#"{"groupId":"sg","ipPermissions":{"items":[{"ipProtocol":"tcp","fromPort":22,"toPort":22,"ipRanges":{"items":[{"cidrIp":"10.0.0.0/8"}]}}]}}"#,
+                None,
+            ),
+            (
+                "AddPermission20150331v2",
+                r#"{"functionName":"f","principal":"*","action":"lambda:InvokeFunction"}"#,
+                Some("ct.lambda.public"),
+            ),
+            (
+                "AddPermission20150331v2",
+                r#"{"functionName":"f","principal":"s3.amazonaws.com","action":"lambda:InvokeFunction"}"#,
+                None,
+            ),
+            (
+                "CreateFunctionUrlConfig20211031",
+                r#"{"functionName":"f","authType":"NONE"}"#,
+                Some("ct.lambda.url_without_auth"),
+            ),
+            (
+                "ScheduleKeyDeletion",
+                r#"{"keyId":"k","pendingWindowInDays":7}"#,
+                Some("ct.kms.key_deletion"),
+            ),
             ("LeaveOrganization", "null", Some("ct.org.leave")),
             ("DescribeInstances", "{}", None),
         ];
@@ -607,14 +732,20 @@ mod tests {
         i.caller_user = Some("bob");
         assert_eq!(evaluate(&i), None);
         i.caller_user = Some("alice");
-        assert_eq!(evaluate(&i).and_then(rule).map(|r| r.id), Some("ct.iam.access_key_other_user"));
+        assert_eq!(
+            evaluate(&i).and_then(rule).map(|r| r.id),
+            Some("ct.iam.access_key_other_user")
+        );
     }
 
     #[test]
     fn root_is_flagged_whatever_it_calls() {
         let mut i = input("ListBuckets", "{}");
         i.identity = IdentityType::Root;
-        assert_eq!(evaluate(&i).and_then(rule).map(|r| r.id), Some("ct.root.usage"));
+        assert_eq!(
+            evaluate(&i).and_then(rule).map(|r| r.id),
+            Some("ct.root.usage")
+        );
     }
 
     #[test]

@@ -84,7 +84,12 @@ pub fn score_batch(batch: &CtBatch, model: Option<&Model>, keep_all: bool) -> Ve
 
 /// Combines rule and model verdicts for one event into a finding (or `None` when
 /// it reached no severity and `keep_all` is off).
-fn judge(batch: &CtBatch, e: &CtEvent, view: Option<&ModelView<'_>>, keep_all: bool) -> Option<Finding> {
+fn judge(
+    batch: &CtBatch,
+    e: &CtEvent,
+    view: Option<&ModelView<'_>>,
+    keep_all: bool,
+) -> Option<Finding> {
     let mut detections = Vec::new();
     let mut reasons = Vec::new();
     let mut rule_sev = None;
@@ -93,7 +98,10 @@ fn judge(batch: &CtBatch, e: &CtEvent, view: Option<&ModelView<'_>>, keep_all: b
         reasons.push(format!("{} ({})", rule.title, rule.technique));
         if e.error != ErrorClass::None {
             sev = (sev - FAILED_CALL_PENALTY).max(1.0);
-            reasons.push(format!("the attempt failed with {}", batch.str(e.error_code)));
+            reasons.push(format!(
+                "the attempt failed with {}",
+                batch.str(e.error_code)
+            ));
         }
         rule_sev = Some(sev);
         detections.push(Detection {
@@ -102,7 +110,10 @@ fn judge(batch: &CtBatch, e: &CtEvent, view: Option<&ModelView<'_>>, keep_all: b
         });
     }
     let (score, model_sev) = match view {
-        Some(v) => (v.score, model_verdict(batch, e, v, &mut detections, &mut reasons)),
+        Some(v) => (
+            v.score,
+            model_verdict(batch, e, v, &mut detections, &mut reasons),
+        ),
         None => (rule_sev.map_or(0.0, |s| s / 10.0), None),
     };
     let severity_score = combine(rule_sev, model_sev);
@@ -146,20 +157,41 @@ fn model_verdict(
     let hb = m.hbos.score(v.row);
     let hb_sev = m.hbos_calibration.severity_score(hb);
     if if_sev.is_some() {
-        detections.push(Detection { id: IFOREST.to_owned(), technique: None });
-        reasons.push(explain::tail_sentence("isolation forest", m.calibration.tail(v.score)));
+        detections.push(Detection {
+            id: IFOREST.to_owned(),
+            technique: None,
+        });
+        reasons.push(explain::tail_sentence(
+            "isolation forest",
+            m.calibration.tail(v.score),
+        ));
     }
     if hb_sev.is_some() {
-        detections.push(Detection { id: HBOS.to_owned(), technique: None });
-        reasons.push(explain::tail_sentence("feature histograms", m.hbos_calibration.tail(hb)));
+        detections.push(Detection {
+            id: HBOS.to_owned(),
+            technique: None,
+        });
+        reasons.push(explain::tail_sentence(
+            "feature histograms",
+            m.hbos_calibration.tail(hb),
+        ));
     }
     let sev = match (if_sev, hb_sev) {
         (Some(a), Some(b)) => Some(a.max(b)),
         (a, b) => a.or(b),
     }?;
-    reasons.extend(explain::feature_reasons(m, v.row, hb_sev.is_some(), batch, e, v.file));
+    reasons.extend(explain::feature_reasons(
+        m,
+        v.row,
+        hb_sev.is_some(),
+        batch,
+        e,
+        v.file,
+    ));
     if routine_read(e, v.row) {
-        reasons.push("a read by a known principal from a known network and client: kept low".to_owned());
+        reasons.push(
+            "a read by a known principal from a known network and client: kept low".to_owned(),
+        );
         return Some(sev.min(ROUTINE_READ_CAP));
     }
     Some(sev)

@@ -154,7 +154,6 @@ pub(crate) fn floor_f32(t: f64) -> f32 {
 }
 
 #[cfg(test)]
-#[expect(clippy::unwrap_used, reason = "tests fail loudly")]
 mod tests {
     use super::*;
 

@@ -108,7 +108,6 @@ fn nodes(tree: usize, t: &ExportTree, n_features: usize) -> Result<Vec<Node>, IF
 }
 
 #[cfg(test)]
-#[expect(clippy::unwrap_used, reason = "tests fail loudly")]
 mod tests {
     use super::super::IsolationForest;
 
