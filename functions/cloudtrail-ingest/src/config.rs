@@ -146,7 +146,6 @@ fn parse<T>(
 }
 
 #[cfg(test)]
-#[expect(clippy::unwrap_used, reason = "tests fail loudly")]
 mod tests {
     use super::*;
     use std::collections::HashMap;

@@ -1,7 +1,7 @@
 //! The real handler, invoked with real-shaped S3 and SQS events, against moto's
 //! S3, DynamoDB, SNS and SQS. Skipped with a message when `TRAILHOUND_MOTO_ENDPOINT`
 //! is unset (scripts/test.sh sets it).
-#![expect(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
+#![expect(clippy::unwrap_used, reason = "tests fail loudly")]
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use cloudtrail_ingest::{AwsIngest, Config};

@@ -157,7 +157,6 @@ impl AlertSink for SnsAlertSink {
 }
 
 #[cfg(test)]
-#[expect(clippy::unwrap_used, reason = "tests fail loudly")]
 mod tests {
     use super::*;
     use trailhound_core::{Detection, Severity};

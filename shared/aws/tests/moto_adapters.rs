@@ -1,6 +1,6 @@
 //! The adapters against moto's server (happy paths and idempotency). Started by
 //! `scripts/test.sh`; skipped with a message when `TRAILHOUND_MOTO_ENDPOINT` is unset.
-#![expect(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
+#![expect(clippy::unwrap_used, reason = "tests fail loudly")]
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use std::sync::{Arc, OnceLock};

@@ -229,7 +229,6 @@ fn n(v: f64) -> AttributeValue {
 }
 
 #[cfg(test)]
-#[expect(clippy::unwrap_used, clippy::panic, reason = "tests fail loudly")]
 mod tests {
     use super::*;
 
