@@ -62,21 +62,24 @@ impl ModelSource for FileModelSource {
     }
 }
 
-/// Findings kept in memory, and appended to a JSON-lines file when one is given.
-/// Ids already in the file count as stored and alerted, so re-scanning the same
-/// logs into the same file adds nothing.
+/// Findings appended to a JSON-lines file when one is given. Ids already in the
+/// file count as stored and alerted, so re-scanning the same logs into the same
+/// file adds nothing. Without a file nothing is remembered (every finding is new),
+/// so a plain scan holds no per-finding state.
 #[derive(Debug)]
 pub struct JsonlFindingStore {
     known: Mutex<HashMap<String, bool>>,
+    remember: bool,
     out: Option<Mutex<BufWriter<File>>>,
     path: Option<PathBuf>,
 }
 
 impl JsonlFindingStore {
-    /// A store that only remembers ids for this run.
+    /// A store that remembers nothing.
     pub fn memory() -> Self {
         Self {
             known: Mutex::new(HashMap::new()),
+            remember: false,
             out: None,
             path: None,
         }
@@ -106,6 +109,7 @@ impl JsonlFindingStore {
             .with_context(|| format!("cannot write {}", path.display()))?;
         Ok(Self {
             known: Mutex::new(known),
+            remember: true,
             out: Some(Mutex::new(BufWriter::new(f))),
             path: Some(path.to_owned()),
         })
@@ -131,6 +135,9 @@ impl JsonlFindingStore {
 
 impl FindingStore for JsonlFindingStore {
     async fn put_findings(&self, findings: &[Finding]) -> Result<Vec<StoreOutcome>, PortError> {
+        if !self.remember {
+            return Ok(vec![StoreOutcome::New; findings.len()]);
+        }
         let mut known = self.known.lock().unwrap_or_else(|e| e.into_inner());
         let mut outcomes = Vec::with_capacity(findings.len());
         for f in findings {
@@ -153,6 +160,9 @@ impl FindingStore for JsonlFindingStore {
     }
 
     async fn mark_alerted(&self, finding_ids: &[String]) -> Result<(), PortError> {
+        if !self.remember {
+            return Ok(());
+        }
         let mut known = self.known.lock().unwrap_or_else(|e| e.into_inner());
         for id in finding_ids {
             known.insert(id.clone(), true);

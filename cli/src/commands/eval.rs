@@ -96,8 +96,8 @@ pub fn evaluate(
     let mut items = Vec::new();
     let mut top: Vec<trailhound_core::Finding> = Vec::new();
     let mut unlabelled = 0u64;
-    scan_files(files, model, &store, &alerts, &cfg, |_, report| {
-        for f in report.findings {
+    scan_files(files, model, &store, &alerts, &cfg, |_, findings| {
+        for f in findings {
             let truth = labels.get(&f.event_id);
             if truth.is_none() {
                 unlabelled += 1;
@@ -110,7 +110,7 @@ pub fn evaluate(
                 scenario: truth.map(|t| t.scenario.clone()).unwrap_or_default(),
             });
             if flagged {
-                top.push(f);
+                top.push(f.clone());
             }
         }
         Ok(())

@@ -9,9 +9,10 @@ use anyhow::Result;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
+use trailhound_core::Finding;
 use trailhound_core::Severity;
 use trailhound_core::decode::Limits;
-use trailhound_core::pipeline::{PipelineConfig, Ports, Report, run_object};
+use trailhound_core::pipeline::{PipelineConfig, Ports, run_object_with};
 use trailhound_core::ports::{ObjectRef, ObjectSource};
 
 /// Arguments of `scan`.
@@ -71,14 +72,14 @@ pub struct Totals {
     pub seconds: f64,
 }
 
-/// Runs the pipeline over local files, handing each report to `each`.
+/// Runs the pipeline over local files, handing the findings to `each` a chunk at a time.
 pub fn scan_files(
     files: &[PathBuf],
     model: &FileModelSource,
     store: &JsonlFindingStore,
     alerts: &StderrAlertSink,
     cfg: &PipelineConfig,
-    each: impl FnMut(&ObjectRef, Report) -> Result<()>,
+    each: impl FnMut(&ObjectRef, &[Finding]) -> Result<()>,
 ) -> Result<Totals> {
     let objects: Vec<ObjectRef> = files
         .iter()
@@ -98,7 +99,8 @@ pub fn scan_files(
     )
 }
 
-/// Runs the pipeline over objects of one source, handing each report to `each`.
+/// Runs the pipeline over objects of one source, handing the findings to `each` a
+/// chunk at a time (nothing is kept: memory stays bounded whatever the object).
 pub fn scan_objects<O: ObjectSource>(
     objects: &[ObjectRef],
     source: &O,
@@ -106,7 +108,7 @@ pub fn scan_objects<O: ObjectSource>(
     store: &JsonlFindingStore,
     alerts: &StderrAlertSink,
     cfg: &PipelineConfig,
-    mut each: impl FnMut(&ObjectRef, Report) -> Result<()>,
+    mut each: impl FnMut(&ObjectRef, &[Finding]) -> Result<()>,
 ) -> Result<Totals> {
     let started = Instant::now();
     let ports = Ports {
@@ -120,12 +122,21 @@ pub fn scan_objects<O: ObjectSource>(
     block_on(async {
         for object in objects {
             t.files += 1;
-            match run_object(object, &ports, cfg).await {
+            let mut failed_output = None;
+            let result = run_object_with(object, &ports, cfg, |chunk| {
+                if failed_output.is_none() {
+                    failed_output = each(object, chunk).err();
+                }
+            })
+            .await;
+            if let Some(e) = failed_output {
+                return Err(e);
+            }
+            match result {
                 Ok(report) => {
                     t.events += report.summary.records - report.summary.skipped;
                     t.skipped += report.summary.skipped;
                     t.findings += report.summary.findings.values().sum::<u64>();
-                    each(object, report)?;
                 }
                 Err(e) => {
                     t.failed += 1;
@@ -178,8 +189,8 @@ pub fn run(a: Args) -> Result<ExitCode> {
     };
     let stdout = std::io::stdout().lock();
     let mut printer = Printer::new(std::io::BufWriter::new(stdout), a.format);
-    let mut print = |_: &ObjectRef, report: Report| {
-        for f in &report.findings {
+    let mut print = |_: &ObjectRef, findings: &[Finding]| {
+        for f in findings {
             printer.print(f)?;
         }
         Ok(())

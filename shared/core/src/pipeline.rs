@@ -7,7 +7,7 @@ use crate::ports::{
     AlertSink, FindingStore, ModelSource, ObjectRef, ObjectSource, ObjectSummary, PortError, Retry,
     StoreOutcome,
 };
-use crate::score;
+use crate::score::cloudtrail::Scorer;
 use crate::severity::Severity;
 use crate::sources::cloudtrail::{self, CloudTrailError, CtBatch, KeyKind};
 use std::collections::BTreeMap;
@@ -94,13 +94,37 @@ impl PipelineError {
     }
 }
 
-/// Processes one CloudTrail object end to end. Safe to repeat: findings have
-/// deterministic ids, the store refuses duplicates, and an alert goes out only
-/// for a finding not yet marked alerted.
+/// Processes one CloudTrail object end to end and returns the findings in the
+/// report. Safe to repeat: findings have deterministic ids, the store refuses
+/// duplicates, and an alert goes out only for a finding not yet marked alerted.
 pub async fn run_object<O, M, F, A>(
     object: &ObjectRef,
     ports: &Ports<'_, O, M, F, A>,
     cfg: &PipelineConfig,
+) -> Result<Report, PipelineError>
+where
+    O: ObjectSource,
+    M: ModelSource,
+    F: FindingStore,
+    A: AlertSink,
+{
+    let mut collected = Vec::new();
+    let mut report = run_object_with(object, ports, cfg, |chunk| {
+        collected.extend_from_slice(chunk)
+    })
+    .await?;
+    report.findings = collected;
+    Ok(report)
+}
+
+/// Like [`run_object`], but hands the findings (every scored event with
+/// `keep_all`) to `each` a chunk at a time instead of keeping them: memory stays
+/// bounded by one chunk whatever the object. The report's `findings` is empty.
+pub async fn run_object_with<O, M, F, A>(
+    object: &ObjectRef,
+    ports: &Ports<'_, O, M, F, A>,
+    cfg: &PipelineConfig,
+    mut each: impl FnMut(&[Finding]),
 ) -> Result<Report, PipelineError>
 where
     O: ObjectSource,
@@ -131,64 +155,67 @@ where
         object: object.clone(),
         source,
     })?;
-    let scored = score::cloudtrail::score_batch(&batch, model.as_deref(), cfg.keep_all);
-    let (findings, all): (Vec<Finding>, Vec<Finding>) = if cfg.keep_all {
-        let flagged = scored
-            .iter()
-            .filter(|f| f.severity.is_some())
-            .cloned()
-            .collect();
-        (flagged, scored)
-    } else {
-        (scored, Vec::new())
-    };
 
-    let outcomes = ports
-        .findings
-        .put_findings(&findings)
-        .await
-        .map_err(port_err("store"))?;
-    let mut alerted = Vec::new();
+    let mut scorer = Scorer::new(&batch, model.as_deref(), cfg.keep_all);
+    let mut by_severity = BTreeMap::new();
+    let mut alerts = 0u64;
     let mut alert_error = None;
-    for (f, outcome) in findings.iter().zip(&outcomes) {
-        let due = matches!(outcome, StoreOutcome::New | StoreOutcome::Unalerted)
-            && f.severity.is_some_and(|s| s >= cfg.min_alert_severity);
-        if !due {
-            continue;
-        }
-        match ports.alerts.publish(f).await {
-            Ok(()) => alerted.push(f.finding_id.clone()),
-            Err(e) => {
-                // Keep going: the other alerts are independent. The failed one stays
-                // unalerted in the store, so the retry of this object sends it.
-                alert_error.get_or_insert(e);
-            }
-        }
-    }
-    if !alerted.is_empty() {
-        ports
+    while let Some(chunk) = scorer.next_chunk() {
+        let flagged: Vec<Finding> = if cfg.keep_all {
+            chunk
+                .iter()
+                .filter(|f| f.severity.is_some())
+                .cloned()
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let findings = if cfg.keep_all { &flagged } else { &chunk };
+        let outcomes = ports
             .findings
-            .mark_alerted(&alerted)
+            .put_findings(findings)
             .await
             .map_err(port_err("store"))?;
+        let mut alerted = Vec::new();
+        for (f, outcome) in findings.iter().zip(&outcomes) {
+            if let Some(s) = f.severity {
+                *by_severity.entry(s).or_insert(0u64) += 1;
+            }
+            let due = matches!(outcome, StoreOutcome::New | StoreOutcome::Unalerted)
+                && f.severity.is_some_and(|s| s >= cfg.min_alert_severity);
+            if !due {
+                continue;
+            }
+            match ports.alerts.publish(f).await {
+                Ok(()) => alerted.push(f.finding_id.clone()),
+                // Keep going: the other alerts are independent. The failed one stays
+                // unalerted in the store, so the retry of this object sends it.
+                Err(e) => {
+                    alert_error.get_or_insert(e);
+                }
+            }
+        }
+        if !alerted.is_empty() {
+            ports
+                .findings
+                .mark_alerted(&alerted)
+                .await
+                .map_err(port_err("store"))?;
+        }
+        alerts += alerted.len() as u64;
+        each(&chunk);
     }
     if let Some(e) = alert_error {
         return Err(port_err("alert")(e));
     }
 
-    let mut by_severity = BTreeMap::new();
-    for f in &findings {
-        if let Some(s) = f.severity {
-            *by_severity.entry(s).or_insert(0u64) += 1;
-        }
-    }
     let summary = ObjectSummary {
         object: object.clone(),
         source: cloudtrail::SOURCE.to_owned(),
         records: batch.events.len() as u64 + batch.skipped,
         skipped: batch.skipped,
         findings: by_severity,
-        alerts: alerted.len() as u64,
+        alerts,
         model_version: model
             .as_deref()
             .map_or_else(|| "none".to_owned(), |m| m.version().to_owned()),
@@ -201,7 +228,7 @@ where
         .map_err(port_err("store"))?;
     Ok(Report {
         summary,
-        findings: if cfg.keep_all { all } else { findings },
+        findings: Vec::new(),
         skipped: None,
     })
 }

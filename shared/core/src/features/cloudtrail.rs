@@ -80,10 +80,10 @@ schema! {
     IpPrivate = "ip_private", "source is a private (VPC) address", "0/1";
     IpPublic = "ip_public", "source is a public IPv4 or IPv6 address", "0/1";
     Sensitive = "sensitive", "severity of the built-in rule that matched, divided by 10", "0–1";
-    PrincipalEvents = "principal_events", "log10(1 + events by this principal in the file)", "0–6";
-    PrincipalActions = "principal_actions", "log10(1 + distinct eventNames by this principal in the file)", "0–4";
-    PrincipalErrorRatio = "principal_error_ratio", "share of this principal's events in the file that failed", "0–1";
-    PrincipalBurst = "principal_burst", "log10(1 + events by this principal with this eventName in the file)", "0–6";
+    PrincipalEvents = "principal_events", "log10(1 + events by this principal in its 5-minute window)", "0–6";
+    PrincipalActions = "principal_actions", "log10(1 + distinct eventNames by this principal in its 5-minute window)", "0–4";
+    PrincipalErrorRatio = "principal_error_ratio", "share of this principal's events in its 5-minute window that failed", "0–1";
+    PrincipalBurst = "principal_burst", "log10(1 + events by this principal with this eventName in its 5-minute window)", "0–6";
     LoginFailed = "login_failed", "1 for a failed console sign-in", "0/1";
 }
 
@@ -263,7 +263,7 @@ impl CloudTrailEncoder {
             .and_then(builtin::rule)
             .map_or(0.0, |r| r.severity / 10.0);
         set(Col::Sensitive, sens as f32);
-        let s = file.get(e.principal);
+        let s = file.get(e);
         set(Col::PrincipalEvents, (1.0 + s.events as f32).log10());
         set(Col::PrincipalActions, (1.0 + s.actions as f32).log10());
         set(
@@ -350,7 +350,16 @@ fn sym_at(i: usize) -> Sym {
     crate::intern::Sym::from_index(i)
 }
 
-/// Per-principal activity inside one file.
+/// Length of the activity window: CloudTrail delivers about every 5 minutes, and
+/// counting per window rather than per file keeps the features the same whether a
+/// file holds 5 minutes or a day.
+pub const WINDOW_SECONDS: i64 = 300;
+
+fn window(t: i64) -> i64 {
+    t.div_euclid(WINDOW_SECONDS)
+}
+
+/// Per-principal activity inside one 5-minute window.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct PrincipalStats {
     /// Events by the principal.
@@ -363,22 +372,23 @@ pub struct PrincipalStats {
 
 /// Per-principal activity of a batch.
 pub struct FileStats {
-    by_principal: FxHashMap<Sym, PrincipalStats>,
-    by_action: FxHashMap<(Sym, Sym), u32>,
+    by_principal: FxHashMap<(Sym, i64), PrincipalStats>,
+    by_action: FxHashMap<(Sym, i64, Sym), u32>,
 }
 
 impl FileStats {
     /// Counts a batch.
     pub fn new(batch: &CtBatch) -> Self {
-        let mut by_principal: FxHashMap<Sym, PrincipalStats> = FxHashMap::default();
-        let mut by_action: FxHashMap<(Sym, Sym), u32> = FxHashMap::default();
+        let mut by_principal: FxHashMap<(Sym, i64), PrincipalStats> = FxHashMap::default();
+        let mut by_action: FxHashMap<(Sym, i64, Sym), u32> = FxHashMap::default();
         for e in &batch.events {
-            let s = by_principal.entry(e.principal).or_default();
+            let w = window(e.time);
+            let s = by_principal.entry((e.principal, w)).or_default();
             s.events += 1;
             if e.error != ErrorClass::None {
                 s.errors += 1;
             }
-            let n = by_action.entry((e.principal, e.name)).or_default();
+            let n = by_action.entry((e.principal, w, e.name)).or_default();
             if *n == 0 {
                 s.actions += 1;
             }
@@ -391,13 +401,19 @@ impl FileStats {
     }
 
     /// Events by a principal with one eventName.
-    pub fn burst(&self, p: Sym, name: Sym) -> u32 {
-        self.by_action.get(&(p, name)).copied().unwrap_or(0)
+    pub fn burst(&self, e: &CtEvent) -> u32 {
+        self.by_action
+            .get(&(e.principal, window(e.time), e.name))
+            .copied()
+            .unwrap_or(0)
     }
 
     /// The stats of one principal.
-    pub fn get(&self, p: Sym) -> PrincipalStats {
-        self.by_principal.get(&p).copied().unwrap_or_default()
+    pub fn get(&self, e: &CtEvent) -> PrincipalStats {
+        self.by_principal
+            .get(&(e.principal, window(e.time)))
+            .copied()
+            .unwrap_or_default()
     }
 }
 

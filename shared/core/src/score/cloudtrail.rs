@@ -2,7 +2,7 @@
 //! and build one [`Finding`] per event (with `severity: None` when nothing fired).
 
 use super::{FAILED_CALL_PENALTY, combine, explain};
-use crate::features::cloudtrail::{Col, FileStats};
+use crate::features::cloudtrail::{BatchEncoding, Col, FileStats};
 use crate::finding::{Detection, Finding, finding_id};
 use crate::models::artifact::{Encoder, Model};
 use crate::rules::builtin;
@@ -43,41 +43,76 @@ struct ModelView<'a> {
     file: &'a FileStats,
 }
 
-/// Scores every event of a batch and returns findings for those that reached a
-/// severity, or for every event with `keep_all`. Without a model only rules fire.
-pub fn score_batch(batch: &CtBatch, model: Option<&Model>, keep_all: bool) -> Vec<Finding> {
-    let mut out = Vec::new();
-    let mut keep = |f: Option<Finding>| {
-        if let Some(f) = f {
-            out.push(f);
-        }
-    };
-    match model {
-        Some(m) => {
+/// Scores a batch chunk by chunk, so that callers can store and forget findings
+/// as they come and memory stays bounded even when most events are flagged.
+pub struct Scorer<'a> {
+    batch: &'a CtBatch,
+    model: Option<(&'a Model, BatchEncoding<'a>)>,
+    keep_all: bool,
+    next: usize,
+    scores: Vec<f64>,
+}
+
+impl<'a> Scorer<'a> {
+    /// Prepares a batch (per-batch lookups and counts happen here, once).
+    pub fn new(batch: &'a CtBatch, model: Option<&'a Model>, keep_all: bool) -> Self {
+        let model = model.map(|m| {
             let Encoder::CloudTrail(enc) = &m.encoder;
-            let prepared = enc.prepare(batch);
-            let mut scores = vec![0.0; CHUNK];
-            for start in (0..batch.events.len()).step_by(CHUNK) {
-                let x = prepared.rows(start..start + CHUNK);
+            (m, enc.prepare(batch))
+        });
+        Self {
+            batch,
+            model,
+            keep_all,
+            next: 0,
+            scores: vec![0.0; CHUNK],
+        }
+    }
+
+    /// Findings of the next chunk of up to 4,096 events: those that reached a
+    /// severity, or every event with `keep_all`. `None` when the batch is done.
+    pub fn next_chunk(&mut self) -> Option<Vec<Finding>> {
+        let events = &self.batch.events;
+        if self.next >= events.len() {
+            return None;
+        }
+        let start = self.next;
+        let end = (start + CHUNK).min(events.len());
+        self.next = end;
+        let mut out = Vec::new();
+        match &self.model {
+            Some((m, prepared)) => {
+                let x = prepared.rows(start..end);
                 let k = x.nrows();
-                m.forest.score_into(x.view(), &mut scores[..k]);
-                for (j, e) in batch.events[start..start + k].iter().enumerate() {
+                m.forest.score_into(x.view(), &mut self.scores[..k]);
+                for (j, e) in events[start..start + k].iter().enumerate() {
                     let row = x.row(j);
                     let view = ModelView {
                         model: m,
                         row: row.as_slice().unwrap_or(&[]),
-                        score: scores[j],
+                        score: self.scores[j],
                         file: prepared.file(),
                     };
-                    keep(judge(batch, e, Some(&view), keep_all));
+                    out.extend(judge(self.batch, e, Some(&view), self.keep_all));
+                }
+            }
+            None => {
+                for e in &events[start..end] {
+                    out.extend(judge(self.batch, e, None, self.keep_all));
                 }
             }
         }
-        None => {
-            for e in &batch.events {
-                keep(judge(batch, e, None, keep_all));
-            }
-        }
+        Some(out)
+    }
+}
+
+/// Scores every event of a batch and returns findings for those that reached a
+/// severity, or for every event with `keep_all`. Without a model only rules fire.
+pub fn score_batch(batch: &CtBatch, model: Option<&Model>, keep_all: bool) -> Vec<Finding> {
+    let mut scorer = Scorer::new(batch, model, keep_all);
+    let mut out = Vec::new();
+    while let Some(chunk) = scorer.next_chunk() {
+        out.extend(chunk);
     }
     out
 }

@@ -137,9 +137,9 @@ fn sentence(j: usize, v: f32, batch: &CtBatch, e: &CtEvent, file: &FileStats) ->
             batch.str(e.ip)
         ),
         Col::PrincipalBurst => format!(
-            "{} called `{name}` {} times in this file",
+            "{} called `{name}` {} times within 5 minutes",
             short(principal),
-            file.burst(e.principal, e.name)
+            file.burst(e)
         ),
         Col::IpService | Col::IpPrivate | Col::IpPublic => {
             format!(
@@ -149,9 +149,9 @@ fn sentence(j: usize, v: f32, batch: &CtBatch, e: &CtEvent, file: &FileStats) ->
         }
         Col::Sensitive => return None,
         Col::PrincipalEvents | Col::PrincipalActions | Col::PrincipalErrorRatio => {
-            let s = file.get(e.principal);
+            let s = file.get(e);
             format!(
-                "{} made {} calls to {} different actions in this file, {:.0}% failed",
+                "{} made {} calls to {} different actions within 5 minutes, {:.0}% failed",
                 short(principal),
                 s.events,
                 s.actions,
