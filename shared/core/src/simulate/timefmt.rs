@@ -18,18 +18,9 @@ pub(crate) struct Civil {
 
 /// Splits epoch seconds into a UTC calendar date and time (proleptic Gregorian).
 pub(crate) fn civil(epoch: i64) -> Civil {
-    let days = epoch.div_euclid(DAY);
+    let (year, month, day) = crate::timefmt::civil_from_days(epoch.div_euclid(DAY));
     let secs = epoch.rem_euclid(DAY);
-    // Howard Hinnant's days-from-civil inverse, valid for the whole i64 day range we use.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
+    // Month, day and the time of day are small and non-negative here.
     Civil {
         year,
         month: month as u32,
@@ -43,28 +34,17 @@ pub(crate) fn civil(epoch: i64) -> Civil {
 /// Epoch seconds of midnight UTC on the given date.
 #[cfg(test)]
 pub(crate) fn epoch_of_date(year: i64, month: u32, day: u32) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400);
-    let m = i64::from(month);
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    (era * 146_097 + doe - 719_468) * DAY
+    crate::timefmt::days_from_civil(year, i64::from(month), i64::from(day)) * DAY
 }
 
 /// Day of the week, Monday = 0 … Sunday = 6.
 pub(crate) fn weekday(epoch: i64) -> u32 {
-    // 1970-01-01 was a Thursday (3 when Monday is 0).
-    (epoch.div_euclid(DAY) + 3).rem_euclid(7) as u32
+    u32::from(crate::timefmt::weekday(epoch))
 }
 
 /// `2024-03-04T10:15:30Z`, the `eventTime` spelling.
 pub(crate) fn iso(epoch: i64) -> String {
-    let c = civil(epoch);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-        c.year, c.month, c.day, c.hour, c.minute, c.second
-    )
+    crate::timefmt::format_rfc3339(epoch)
 }
 
 /// `2024/03/04`, the date folder of a key.
