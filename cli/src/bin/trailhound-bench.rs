@@ -107,39 +107,29 @@ fn main() -> Result<()> {
 }
 
 /// CPU seconds of this thread.
-#[cfg(unix)]
 fn thread_cpu() -> f64 {
-    secs(rustix::time::clock_gettime(
-        rustix::time::ClockId::ThreadCPUTime,
-    ))
+    cpu_clock(true)
 }
 
 /// CPU seconds of the whole process (all threads, user + system).
-#[cfg(unix)]
 fn process_cpu() -> f64 {
-    secs(rustix::time::clock_gettime(
-        rustix::time::ClockId::ProcessCPUTime,
-    ))
+    cpu_clock(false)
 }
 
 #[cfg(unix)]
-fn secs(t: rustix::time::Timespec) -> f64 {
+fn cpu_clock(thread: bool) -> f64 {
+    use rustix::time::{ClockId, clock_gettime};
+    let t = clock_gettime(if thread {
+        ClockId::ThreadCPUTime
+    } else {
+        ClockId::ProcessCPUTime
+    });
     t.tv_sec as f64 + t.tv_nsec as f64 * 1e-9
 }
 
 // Without CPU clocks the numbers fall back to wall time, which the output says.
 #[cfg(not(unix))]
-fn thread_cpu() -> f64 {
-    wall_since_start()
-}
-
-#[cfg(not(unix))]
-fn process_cpu() -> f64 {
-    wall_since_start()
-}
-
-#[cfg(not(unix))]
-fn wall_since_start() -> f64 {
+fn cpu_clock(_thread: bool) -> f64 {
     static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
     START.get_or_init(Instant::now).elapsed().as_secs_f64()
 }
@@ -419,16 +409,12 @@ fn load(path: &Path, reps: usize) -> Result<Value> {
         std::hint::black_box(model);
     }
     let ms = |v: &[f64]| round(median(v) * 1e3, 3);
-    let mut sorted = wall.clone();
-    sorted.sort_by(f64::total_cmp);
     Ok(json!({
         "clock": CLOCK,
         "model_bytes": bytes.len(),
         "reps": reps,
         "from_bytes_ms_median": ms(&wall),
         "from_bytes_cpu_ms_median": ms(&cpu),
-        "from_bytes_ms_min": round(sorted[0] * 1e3, 3),
-        "from_bytes_ms_max": round(sorted[sorted.len() - 1] * 1e3, 3),
     }))
 }
 
