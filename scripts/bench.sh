@@ -132,6 +132,7 @@ rss_mb = lambda pat: med([t["max_rss_kb"] / 1024 for t in many(pat)])
 cpu = lambda pat: med([t["user_s"] + t["sys_s"] for t in many(pat)])
 ld, ifo = load("load.json"), load("iforest.json")
 n = ours[0]["events"]
+lines = lambda p: int(open(os.path.join(work, p)).read().split()[0])
 yes = lambda ok: "met" if ok else "**missed**"
 rows = [
     ("end to end, 1M events (events/CPU-s)", f"{ref_eps:,.0f}",
@@ -149,7 +150,7 @@ rows = [
     ("  CPU s for that object (process)", f"{cpu('ref_big_time.*.json'):.2f}",
      f"{cpu('big_time.*.json'):.2f} / {cpu('big_same_time.*.json'):.2f}", "", ""),
     ("  findings printed", f"{med([r['score']['anomalies'] for r in many('ref_big.*.json')]):,.0f} anomalies",
-     f"{open(os.path.join(work, 'big_findings.txt')).read().strip()} / {open(os.path.join(work, 'big_same_findings.txt')).read().strip()}", "", ""),
+     f"{lines('big_findings.txt'):,} / {lines('big_same_findings.txt'):,}", "", ""),
     ("model load (ms, median)", f"{med([r['model']['load_s'] for r in ref]) * 1e3:.2f} (pickle.loads)",
      f"{ld['from_bytes_ms_median']:.2f} (Model::from_bytes)", "≤ 5", yes(ld['from_bytes_ms_median'] <= 5)),
     ("model size (bytes)", f"{ref[0]['model']['pickle_bytes']:,}", f"{ld['model_bytes']:,}", "", ""),
