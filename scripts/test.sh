@@ -2,7 +2,8 @@
 # The whole test suite, on a machine that has only Rust and Python:
 #   1. a Python venv (.venv) with moto's server and the template linters,
 #   2. moto's server on loopback as the AWS endpoint for the adapter and handler tests,
-#   3. cargo test over the whole workspace,
+#   3. a check that shared/core depends on no AWS crate, then cargo test over the
+#      whole workspace,
 #   4. the template checks (scripts/check-template.sh) when template.yaml exists.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,6 +34,12 @@ export TRAILHOUND_MOTO_ENDPOINT="http://127.0.0.1:$PORT"
 export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_SESSION_TOKEN=testing
 export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
 unset AWS_PROFILE
+
+echo "==> shared/core stays free of AWS crates"
+if cargo tree -p trailhound-core -e normal | grep -Ei 'aws|lambda'; then
+  echo "trailhound-core depends on an AWS or Lambda crate (see above); it must not" >&2
+  exit 1
+fi
 
 echo "==> cargo test --workspace"
 cargo test --workspace "$@"
