@@ -66,13 +66,7 @@ impl<W: Write> Printer<W> {
     }
 }
 
-/// The last segment of an ARN-like principal.
-pub fn short_principal(p: &str) -> &str {
-    p.rsplit(['/', ':'])
-        .next()
-        .filter(|s| !s.is_empty())
-        .unwrap_or(p)
-}
+pub use trailhound_core::finding::short_principal;
 
 /// At most `n` characters.
 pub fn clip(s: &str, n: usize) -> &str {

@@ -61,14 +61,17 @@ impl Finding {
 
     /// A one-line title for alert subjects and tables.
     pub fn title(&self) -> String {
-        let short_principal = self
-            .principal
-            .rsplit(['/', ':'])
-            .next()
-            .filter(|s| !s.is_empty())
-            .unwrap_or(&self.principal);
-        format!("{} by {}", self.action, short_principal)
+        format!("{} by {}", self.action, short_principal(&self.principal))
     }
+}
+
+/// The last segment of an ARN-like principal (`role/ci-deployer` → `ci-deployer`),
+/// or the whole string when it has none.
+pub fn short_principal(p: &str) -> &str {
+    p.rsplit(['/', ':'])
+        .next()
+        .filter(|s| !s.is_empty())
+        .unwrap_or(p)
 }
 
 /// The deterministic finding id for an event of a source: the first 128 bits of

@@ -2,6 +2,7 @@
 //! an analyst would say them.
 
 use crate::features::cloudtrail::{Col, FEATURES, FileStats};
+use crate::finding::short_principal;
 use crate::models::artifact::Model;
 use crate::sources::cloudtrail::{CtBatch, CtEvent, network_of};
 use crate::timefmt;
@@ -164,11 +165,10 @@ fn sentence(j: usize, v: f32, batch: &CtBatch, e: &CtEvent, file: &FileStats) ->
 }
 
 fn short(principal: &str) -> &str {
-    principal
-        .rsplit(['/', ':'])
-        .next()
-        .filter(|s| !s.is_empty())
-        .unwrap_or("this principal")
+    match short_principal(principal) {
+        "" => "this principal",
+        s => s,
+    }
 }
 
 fn truncate(s: &str, n: usize) -> &str {
