@@ -5,4 +5,5 @@ pub mod artifact;
 pub mod calibration;
 pub mod hbos;
 pub mod iforest;
+pub mod pca;
 pub mod train;
