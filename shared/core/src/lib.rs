@@ -2,6 +2,7 @@
 //! one pipeline every entry point (Lambda or CLI) runs. It knows nothing of Lambda or
 //! the AWS SDK; adapters of its ports live in `trailhound-aws` and the CLI.
 
+pub mod alerting;
 pub mod decode;
 pub mod eval;
 pub mod features;

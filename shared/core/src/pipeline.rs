@@ -1,11 +1,11 @@
 //! The one pipeline: fetch → decode → parse → features → score → findings → store
 //! → alert. Lambda handlers and the CLI differ only in the ports they pass in.
 
+pub use crate::alerting::{DeliveryError, DeliveryStats, deliver};
 use crate::decode::Limits;
 use crate::finding::Finding;
 use crate::ports::{
     AlertSink, FindingStore, ModelSource, ObjectRef, ObjectSource, ObjectSummary, PortError, Retry,
-    StoreOutcome,
 };
 use crate::score::cloudtrail::Scorer;
 use crate::severity::Severity;
@@ -157,65 +157,22 @@ where
     })?;
 
     let mut scorer = Scorer::new(&batch, model.as_deref(), cfg.keep_all);
-    let mut by_severity = BTreeMap::new();
-    let mut alerts = 0u64;
-    let mut alert_error = None;
+    let mut delivery = DeliveryStats::default();
     while let Some(chunk) = scorer.next_chunk() {
-        let flagged: Vec<Finding> = if cfg.keep_all {
-            chunk
-                .iter()
-                .filter(|f| f.severity.is_some())
-                .cloned()
-                .collect()
-        } else {
-            Vec::new()
-        };
-        let findings = if cfg.keep_all { &flagged } else { &chunk };
-        let outcomes = ports
-            .findings
-            .put_findings(findings)
+        deliver(&chunk, ports.findings, ports.alerts, cfg, &mut delivery)
             .await
-            .map_err(port_err("store"))?;
-        let mut alerted = Vec::new();
-        for (f, outcome) in findings.iter().zip(&outcomes) {
-            if let Some(s) = f.severity {
-                *by_severity.entry(s).or_insert(0u64) += 1;
-            }
-            let due = matches!(outcome, StoreOutcome::New | StoreOutcome::Unalerted)
-                && f.severity.is_some_and(|s| s >= cfg.min_alert_severity);
-            if !due {
-                continue;
-            }
-            match ports.alerts.publish(f).await {
-                Ok(()) => alerted.push(f.finding_id.clone()),
-                // Keep going: the other alerts are independent. The failed one stays
-                // unalerted in the store, so the retry of this object sends it.
-                Err(e) => {
-                    alert_error.get_or_insert(e);
-                }
-            }
-        }
-        if !alerted.is_empty() {
-            ports
-                .findings
-                .mark_alerted(&alerted)
-                .await
-                .map_err(port_err("store"))?;
-        }
-        alerts += alerted.len() as u64;
+            .map_err(|e| port_err(e.stage)(e.source))?;
         each(&chunk);
     }
-    if let Some(e) = alert_error {
-        return Err(port_err("alert")(e));
-    }
+    delivery.finish().map_err(|e| port_err(e.stage)(e.source))?;
 
     let summary = ObjectSummary {
         object: object.clone(),
         source: cloudtrail::SOURCE.to_owned(),
         records: batch.events.len() as u64 + batch.skipped,
         skipped: batch.skipped,
-        findings: by_severity,
-        alerts,
+        findings: delivery.findings,
+        alerts: delivery.alerts,
         model_version: model
             .as_deref()
             .map_or_else(|| "none".to_owned(), |m| m.version().to_owned()),
