@@ -1,0 +1,651 @@
+//! Web access logs: nginx `combined`, Express morgan `combined`, and morgan-style
+//! JSON lines (one object per line).
+//!
+//! The combined formats are split by hand, borrowing every field from the line.
+//! JSON lines go through serde with borrowed strings (owned only where a JSON escape
+//! forces it) and a visitor that accepts the common key spellings, first key wins:
+//!
+//! | field | keys |
+//! |---|---|
+//! | remote | `remote_addr`, `remote-addr`, `remoteAddr`, `ip`, `client_ip`, `clientIp`, `remote_ip` |
+//! | user | `remote_user`, `remote-user`, `remoteUser`, `user` |
+//! | method | `method`, `request_method` |
+//! | path and query | `url`, `path`, `uri`, `request_uri`, `originalUrl` (split at `?`); `query`, `query_string`, `args` |
+//! | request line | `request` (`GET /x HTTP/1.1`, used when method or url is missing) |
+//! | protocol | `http_version`, `http-version`, `httpVersion`, `protocol`, `server_protocol` |
+//! | status | `status`, `status_code`, `statusCode` (number or string) |
+//! | bytes | `content_length`, `content-length`, `contentLength`, `bytes`, `res_bytes`, `body_bytes_sent`, `bytes_sent`, `response_size` |
+//! | referrer | `referrer`, `referer`, `http_referer` |
+//! | user agent | `user_agent`, `user-agent`, `userAgent`, `http_user_agent` |
+//! | latency (ms) | `response_time`, `response-time`, `responseTime`, `response_time_ms`, `latency_ms`, `duration_ms` |
+//! | latency (s) | `request_time` (nginx `$request_time`) |
+//! | time | `time`, `date`, `timestamp`, `@timestamp`, `time_iso8601`, `time_local`, `ts` |
+
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use std::borrow::Cow;
+use std::fmt;
+use std::net::IpAddr;
+use std::str::FromStr;
+
+use crate::timefmt;
+
+/// Which access log format a line is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum AccessFormat {
+    /// nginx `combined`, optionally followed by `$request_time` (seconds) as a bare
+    /// number or `rt=`/`request_time=`.
+    NginxCombined,
+    /// Express morgan `combined`, optionally followed by `:response-time`
+    /// (milliseconds).
+    MorganCombined,
+    /// One JSON object per line (see the module documentation for the keys).
+    MorganJson,
+    /// JSON when the line starts with `{`, otherwise combined; a bare trailing number
+    /// is read as nginx's seconds.
+    #[default]
+    Auto,
+}
+
+impl AccessFormat {
+    /// The configuration name: `nginx`, `morgan`, `morgan-json`, `auto`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccessFormat::NginxCombined => "nginx",
+            AccessFormat::MorganCombined => "morgan",
+            AccessFormat::MorganJson => "morgan-json",
+            AccessFormat::Auto => "auto",
+        }
+    }
+}
+
+impl fmt::Display for AccessFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for AccessFormat {
+    type Err = AccessError;
+    /// Accepts `nginx`, `nginx-combined`, `morgan`, `morgan-combined`,
+    /// `morgan-json`, `json`, `auto` (`_` or `-` alike, any case).
+    fn from_str(s: &str) -> Result<Self, AccessError> {
+        match s.trim().to_ascii_lowercase().replace('_', "-").as_str() {
+            "nginx" | "nginx-combined" => Ok(AccessFormat::NginxCombined),
+            "morgan" | "morgan-combined" | "express" => Ok(AccessFormat::MorganCombined),
+            "morgan-json" | "json" => Ok(AccessFormat::MorganJson),
+            "auto" => Ok(AccessFormat::Auto),
+            _ => Err(AccessError::UnknownFormat { name: s.to_owned() }),
+        }
+    }
+}
+
+/// Why an access log line (or format name) was refused. Messages name fields, never
+/// the content of a line.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AccessError {
+    /// The line matches none of the accepted shapes.
+    #[error("access log line has no recognisable format")]
+    Shape,
+    /// A field is present but does not parse (e.g. a remote address that is not an IP).
+    #[error("access log field `{field}` has an invalid value")]
+    BadField {
+        /// The field name.
+        field: &'static str,
+    },
+    /// A JSON line lacks a field every record needs.
+    #[error("access log JSON line lacks `{field}`")]
+    MissingField {
+        /// The field name.
+        field: &'static str,
+    },
+    /// A line starting with `{` that is not a JSON object.
+    #[error("access log JSON line is malformed at column {column}")]
+    Json {
+        /// Column of the error.
+        column: usize,
+    },
+    /// A format name that is not one of `nginx`, `morgan`, `morgan-json`, `auto`.
+    #[error("unknown access log format `{name}` (expected nginx, morgan, morgan-json or auto)")]
+    UnknownFormat {
+        /// The name as given.
+        name: String,
+    },
+}
+
+/// One request. Text borrows from the line, except JSON strings with escapes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AccessRecord<'a> {
+    /// Client address (`$remote_addr`, `:remote-addr`); IPv4-mapped IPv6 addresses
+    /// (`::ffff:10.0.0.1`, as Node reports them) are reduced to IPv4.
+    pub remote: IpAddr,
+    /// Authenticated user, `None` for `-`.
+    pub user: Option<Cow<'a, str>>,
+    /// Request time, epoch seconds; `None` when a JSON line carries none (callers
+    /// fall back to the CloudWatch Logs event timestamp).
+    pub time: Option<i64>,
+    /// Method (`GET`); `-` when the request line is malformed (TLS bytes sent to a
+    /// plain-HTTP port, `"-"`, …).
+    pub method: Cow<'a, str>,
+    /// Target without the query, as logged (not percent-decoded); empty when the
+    /// request line is malformed.
+    pub path: Cow<'a, str>,
+    /// Query string without `?`, when the target has one.
+    pub query: Option<Cow<'a, str>>,
+    /// `HTTP/1.1`; empty when absent.
+    pub protocol: Cow<'a, str>,
+    /// Response status.
+    pub status: u16,
+    /// Response body bytes (0 for `-`).
+    pub bytes: u64,
+    /// Referrer, `None` for `-` or empty.
+    pub referrer: Option<Cow<'a, str>>,
+    /// User agent, empty for `-`.
+    pub user_agent: Cow<'a, str>,
+    /// Request latency in milliseconds, when logged.
+    pub latency_ms: Option<f32>,
+}
+
+/// Parses one line in `fmt` (a trailing `\r`/`\n` is ignored).
+pub fn parse_line<'a>(line: &'a str, fmt: AccessFormat) -> Result<AccessRecord<'a>, AccessError> {
+    let line = line.trim_end_matches(['\n', '\r']);
+    match fmt {
+        AccessFormat::MorganJson => parse_json(line),
+        AccessFormat::NginxCombined => parse_combined(line, LatencyUnit::Seconds),
+        AccessFormat::MorganCombined => parse_combined(line, LatencyUnit::Millis),
+        AccessFormat::Auto => {
+            if line.trim_start().starts_with('{') {
+                parse_json(line)
+            } else {
+                parse_combined(line, LatencyUnit::Seconds)
+            }
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+enum LatencyUnit {
+    Seconds,
+    Millis,
+}
+
+fn parse_ip(s: &str) -> Result<IpAddr, AccessError> {
+    s.parse::<IpAddr>()
+        .map(|ip| ip.to_canonical())
+        .map_err(|_| AccessError::BadField { field: "remote" })
+}
+
+fn dash(s: &str) -> Option<&str> {
+    (s != "-" && !s.is_empty()).then_some(s)
+}
+
+/// `REMOTE IDENT USER [TIME] "REQUEST" STATUS BYTES ["REFERRER" "UA"] [TRAILER…]`.
+fn parse_combined(line: &str, unit: LatencyUnit) -> Result<AccessRecord<'_>, AccessError> {
+    let (remote, rest) = line.split_once(' ').ok_or(AccessError::Shape)?;
+    let (_ident, rest) = rest.split_once(' ').ok_or(AccessError::Shape)?;
+    let (user, rest) = rest.split_once(" [").ok_or(AccessError::Shape)?;
+    let (time, rest) = rest.split_once("] \"").ok_or(AccessError::Shape)?;
+    let (request, rest) = split_request(rest)?;
+    let (status, rest) = rest.split_once(' ').unwrap_or((rest, ""));
+    let (bytes, rest) = rest.split_once(' ').unwrap_or((rest, ""));
+    if remote.contains(['"', '[']) || user.contains(' ') && !user.contains('"') {
+        return Err(AccessError::Shape);
+    }
+    let remote = parse_ip(remote)?;
+    let time = parse_clf_time(time).ok_or(AccessError::BadField { field: "time" })?;
+    let status = parse_status(status)?;
+    let bytes = match bytes {
+        "-" => 0,
+        b => b
+            .parse()
+            .map_err(|_| AccessError::BadField { field: "bytes" })?,
+    };
+    let (referrer, user_agent, trailer) = match rest.strip_prefix('"') {
+        None if rest.trim().is_empty() => ("-", "-", ""),
+        None => return Err(AccessError::Shape),
+        Some(r) => {
+            let (referrer, r) = r.split_once("\" \"").ok_or(AccessError::Shape)?;
+            let (ua, trailer) = r.split_once('"').ok_or(AccessError::Shape)?;
+            (referrer, ua, trailer)
+        }
+    };
+    let (method, path, query, protocol) = split_request_line(request);
+    Ok(AccessRecord {
+        remote,
+        user: dash(user).map(Cow::Borrowed),
+        time: Some(time),
+        method: Cow::Borrowed(method),
+        path: Cow::Borrowed(path),
+        query: query.map(Cow::Borrowed),
+        protocol: Cow::Borrowed(protocol),
+        status,
+        bytes,
+        referrer: dash(referrer).map(Cow::Borrowed),
+        user_agent: Cow::Borrowed(if user_agent == "-" { "" } else { user_agent }),
+        latency_ms: trailer_latency(trailer, unit),
+    })
+}
+
+/// Splits `REQUEST" STATUS …` at the quote that closes the request: the first `"`
+/// followed by a space and three digits (nginx escapes quotes inside the request as
+/// `\x22`; morgan does not escape them at all).
+fn split_request(rest: &str) -> Result<(&str, &str), AccessError> {
+    let b = rest.as_bytes();
+    for i in memchr::memchr_iter(b'"', b) {
+        let after = &b[i + 1..];
+        if after.len() >= 4 && after[0] == b' ' && after[1..4].iter().all(u8::is_ascii_digit) {
+            return Ok((&rest[..i], &rest[i + 2..]));
+        }
+    }
+    Err(AccessError::Shape)
+}
+
+fn parse_status(s: &str) -> Result<u16, AccessError> {
+    match s.parse::<u16>() {
+        Ok(v) if (100..=999).contains(&v) => Ok(v),
+        _ => Err(AccessError::BadField { field: "status" }),
+    }
+}
+
+/// `METHOD TARGET PROTOCOL` into method, target, protocol; a line that is not a
+/// request gives method `-` and an empty target.
+fn request_parts(req: &str) -> (&str, &str, &str) {
+    let Some((method, rest)) = req.split_once(' ') else {
+        return ("-", "", "");
+    };
+    let method_ok = !method.is_empty()
+        && method.len() <= 16
+        && method
+            .bytes()
+            .all(|c| c.is_ascii_uppercase() || c == b'-' || c == b'_');
+    if !method_ok || rest.is_empty() {
+        return ("-", "", "");
+    }
+    match rest.rsplit_once(' ') {
+        Some((t, p)) if p.starts_with("HTTP/") => (method, t, p),
+        _ => (method, rest, ""),
+    }
+}
+
+/// [`request_parts`] with the target split at `?` into path and query.
+fn split_request_line(req: &str) -> (&str, &str, Option<&str>, &str) {
+    let (method, target, protocol) = request_parts(req);
+    match target.split_once('?') {
+        Some((p, q)) => (method, p, Some(q), protocol),
+        None => (method, target, None, protocol),
+    }
+}
+
+/// Latency from what follows the user agent: `rt=S` or `request_time=S` (seconds),
+/// else a bare number as the first token (in `unit`).
+fn trailer_latency(trailer: &str, unit: LatencyUnit) -> Option<f32> {
+    let mut first = true;
+    for tok in trailer.split_ascii_whitespace() {
+        let tok = tok.trim_matches('"');
+        if let Some(v) = tok
+            .strip_prefix("rt=")
+            .or_else(|| tok.strip_prefix("request_time="))
+        {
+            return v.parse::<f32>().ok().map(|s| s * 1000.0);
+        }
+        if first && tok.bytes().next().is_some_and(|c| c.is_ascii_digit()) {
+            if let Ok(v) = tok.parse::<f32>() {
+                return Some(match unit {
+                    LatencyUnit::Seconds => v * 1000.0,
+                    LatencyUnit::Millis => v,
+                });
+            }
+        }
+        first = false;
+    }
+    None
+}
+
+const MONTHS: [&[u8; 3]; 12] = [
+    b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec",
+];
+
+fn num(b: &[u8]) -> Option<i64> {
+    let mut v = 0i64;
+    for &c in b {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        v = v * 10 + i64::from(c - b'0');
+    }
+    Some(v)
+}
+
+fn month(b: &[u8]) -> Option<i64> {
+    MONTHS
+        .iter()
+        .position(|m| m.eq_ignore_ascii_case(b))
+        .map(|i| i as i64 + 1)
+}
+
+fn epoch(y: i64, mo: i64, d: i64, h: i64, mi: i64, s: i64) -> Option<i64> {
+    if !(1..=31).contains(&d) || h > 23 || mi > 59 || s > 60 {
+        return None;
+    }
+    Some(timefmt::days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + s)
+}
+
+/// `10/Oct/2000:13:55:36 -0700` (nginx `$time_local`, morgan `:date[clf]`) to
+/// epoch seconds.
+pub fn parse_clf_time(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    if b.len() != 26 || b[2] != b'/' || b[6] != b'/' || b[11] != b':' || b[20] != b' ' {
+        return None;
+    }
+    let t = epoch(
+        num(&b[7..11])?,
+        month(&b[3..6])?,
+        num(&b[0..2])?,
+        num(&b[12..14])?,
+        num(&b[15..17])?,
+        num(&b[18..20])?,
+    )?;
+    let off = num(&b[22..24])? * 3600 + num(&b[24..26])? * 60;
+    match b[21] {
+        b'+' => Some(t - off),
+        b'-' => Some(t + off),
+        _ => None,
+    }
+}
+
+/// `Tue, 10 Oct 2000 13:55:36 GMT` (morgan `:date[web]`) to epoch seconds.
+fn parse_web_time(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    if b.len() != 29 || b[3] != b',' || !s.ends_with(" GMT") {
+        return None;
+    }
+    epoch(
+        num(&b[12..16])?,
+        month(&b[8..11])?,
+        num(&b[5..7])?,
+        num(&b[17..19])?,
+        num(&b[20..22])?,
+        num(&b[23..25])?,
+    )
+}
+
+/// A time value of a JSON line: RFC 3339, CLF, RFC 1123, or a number of epoch
+/// seconds (milliseconds when above 10^11).
+fn json_time(v: &Scalar<'_>) -> Option<i64> {
+    match v {
+        Scalar::Str(s) => timefmt::parse_rfc3339(s)
+            .or_else(|| parse_clf_time(s))
+            .or_else(|| parse_web_time(s)),
+        Scalar::Num(n) if n.is_finite() && *n > 1e11 => Some((*n / 1000.0) as i64),
+        Scalar::Num(n) if n.is_finite() && *n >= 0.0 => Some(*n as i64),
+        _ => None,
+    }
+}
+
+/// A JSON scalar, strings borrowed where the input allows.
+#[derive(Debug)]
+enum Scalar<'a> {
+    Str(Cow<'a, str>),
+    Num(f64),
+    Other,
+}
+
+impl Scalar<'_> {
+    fn num(&self) -> Option<f64> {
+        match self {
+            Scalar::Num(n) => Some(*n),
+            Scalar::Str(s) => s.trim().parse().ok(),
+            Scalar::Other => None,
+        }
+    }
+}
+
+impl<'de> de::Deserialize<'de> for Scalar<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Scalar<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON value")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Scalar::Str(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Scalar::Str(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+                Ok(Scalar::Str(Cow::Owned(v)))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+                Ok(Scalar::Num(v as f64))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+                Ok(Scalar::Num(v as f64))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+                Ok(Scalar::Num(v))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(Scalar::Other)
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(Scalar::Other)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<Self::Value, A::Error> {
+                while a.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Scalar::Other)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Self::Value, A::Error> {
+                while a.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Scalar::Other)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A map key, borrowed where the input allows.
+struct Key<'a>(Cow<'a, str>);
+
+impl<'de> de::Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string key")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Key(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Key(Cow::Owned(v.to_owned())))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Slot {
+    Remote,
+    User,
+    Method,
+    Url,
+    Query,
+    Request,
+    Protocol,
+    Status,
+    Bytes,
+    Referrer,
+    UserAgent,
+    LatencyMs,
+    LatencyS,
+    Time,
+}
+
+fn slot(key: &str) -> Option<Slot> {
+    Some(match key {
+        "remote_addr" | "remote-addr" | "remoteAddr" | "ip" | "client_ip" | "clientIp"
+        | "remote_ip" => Slot::Remote,
+        "remote_user" | "remote-user" | "remoteUser" | "user" => Slot::User,
+        "method" | "request_method" => Slot::Method,
+        "url" | "path" | "uri" | "request_uri" | "originalUrl" => Slot::Url,
+        "query" | "query_string" | "args" => Slot::Query,
+        "request" => Slot::Request,
+        "http_version" | "http-version" | "httpVersion" | "protocol" | "server_protocol" => {
+            Slot::Protocol
+        }
+        "status" | "status_code" | "statusCode" => Slot::Status,
+        "content_length" | "content-length" | "contentLength" | "bytes" | "res_bytes"
+        | "body_bytes_sent" | "bytes_sent" | "response_size" => Slot::Bytes,
+        "referrer" | "referer" | "http_referer" => Slot::Referrer,
+        "user_agent" | "user-agent" | "userAgent" | "http_user_agent" => Slot::UserAgent,
+        "response_time" | "response-time" | "responseTime" | "response_time_ms" | "latency_ms"
+        | "duration_ms" => Slot::LatencyMs,
+        "request_time" => Slot::LatencyS,
+        "time" | "date" | "timestamp" | "@timestamp" | "time_iso8601" | "time_local" | "ts" => {
+            Slot::Time
+        }
+        _ => return None,
+    })
+}
+
+const SLOTS: usize = 14;
+
+/// The values of one JSON line, by slot, first key wins.
+struct JsonLine<'a>([Option<Scalar<'a>>; SLOTS]);
+
+impl<'de> de::Deserialize<'de> for JsonLine<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = JsonLine<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an access log object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Self::Value, A::Error> {
+                let mut out = JsonLine(Default::default());
+                while let Some(Key(k)) = a.next_key::<Key<'de>>()? {
+                    match slot(&k) {
+                        Some(s) if out.0[s as usize].is_none() => {
+                            out.0[s as usize] = Some(a.next_value::<Scalar<'de>>()?);
+                        }
+                        _ => {
+                            a.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(out)
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+impl<'a> JsonLine<'a> {
+    fn take(&mut self, s: Slot) -> Option<Scalar<'a>> {
+        self.0[s as usize].take()
+    }
+
+    fn take_str(&mut self, s: Slot) -> Option<Cow<'a, str>> {
+        match self.take(s)? {
+            Scalar::Str(v) if !v.is_empty() && v != "-" => Some(v),
+            Scalar::Num(n) => Some(Cow::Owned(n.to_string())),
+            _ => None,
+        }
+    }
+}
+
+/// `1.1` → `HTTP/1.1`, anything else kept as logged.
+fn protocol_of(p: Cow<'_, str>) -> Cow<'_, str> {
+    match &*p {
+        "1.0" => Cow::Borrowed("HTTP/1.0"),
+        "1.1" => Cow::Borrowed("HTTP/1.1"),
+        "2" | "2.0" => Cow::Borrowed("HTTP/2.0"),
+        "3" | "3.0" => Cow::Borrowed("HTTP/3.0"),
+        _ => p,
+    }
+}
+
+/// Splits a target at `?`, keeping borrowed strings borrowed.
+fn split_target(t: Cow<'_, str>) -> (Cow<'_, str>, Option<Cow<'_, str>>) {
+    match t {
+        Cow::Borrowed(s) => match s.split_once('?') {
+            Some((p, q)) => (Cow::Borrowed(p), Some(Cow::Borrowed(q))),
+            None => (Cow::Borrowed(s), None),
+        },
+        Cow::Owned(s) => match s.split_once('?') {
+            Some((p, q)) => (Cow::Owned(p.to_owned()), Some(Cow::Owned(q.to_owned()))),
+            None => (Cow::Owned(s), None),
+        },
+    }
+}
+
+fn parse_json(line: &str) -> Result<AccessRecord<'_>, AccessError> {
+    let mut j: JsonLine<'_> =
+        serde_json::from_str(line).map_err(|e| AccessError::Json { column: e.column() })?;
+    let remote = match j.take(Slot::Remote) {
+        Some(Scalar::Str(s)) => parse_ip(&s)?,
+        Some(_) => return Err(AccessError::BadField { field: "remote" }),
+        None => {
+            return Err(AccessError::MissingField {
+                field: "remote_addr",
+            });
+        }
+    };
+    let status = match j.take(Slot::Status) {
+        Some(v) => match v.num() {
+            Some(n) if (100.0..=999.0).contains(&n) => n as u16,
+            _ => return Err(AccessError::BadField { field: "status" }),
+        },
+        None => return Err(AccessError::MissingField { field: "status" }),
+    };
+    let request = j.take_str(Slot::Request);
+    let mut method = j.take_str(Slot::Method);
+    let mut url = j.take_str(Slot::Url);
+    let mut protocol = j.take_str(Slot::Protocol).map(protocol_of);
+    if let Some(req) = &request {
+        if method.is_none() || url.is_none() {
+            let (m, target, proto) = request_parts(req);
+            method.get_or_insert_with(|| Cow::Owned(m.to_owned()));
+            url.get_or_insert_with(|| Cow::Owned(target.to_owned()));
+            if !proto.is_empty() {
+                protocol.get_or_insert_with(|| Cow::Owned(proto.to_owned()));
+            }
+        }
+    }
+    let Some(url) = url else {
+        return Err(AccessError::MissingField { field: "url" });
+    };
+    let (path, mut query) = split_target(url);
+    if query.is_none() {
+        query = j.take_str(Slot::Query);
+    }
+    let bytes = j
+        .take(Slot::Bytes)
+        .and_then(|v| v.num())
+        .map_or(0, |n| n.max(0.0) as u64);
+    let latency_ms = match j.take(Slot::LatencyMs).and_then(|v| v.num()) {
+        Some(ms) => Some(ms as f32),
+        None => j
+            .take(Slot::LatencyS)
+            .and_then(|v| v.num())
+            .map(|s| (s * 1000.0) as f32),
+    };
+    let time = j.take(Slot::Time).as_ref().and_then(json_time);
+    Ok(AccessRecord {
+        remote,
+        user: j.take_str(Slot::User),
+        time,
+        method: method.unwrap_or(Cow::Borrowed("-")),
+        path,
+        query,
+        protocol: protocol.unwrap_or(Cow::Borrowed("")),
+        status,
+        bytes,
+        referrer: j.take_str(Slot::Referrer),
+        user_agent: j.take_str(Slot::UserAgent).unwrap_or(Cow::Borrowed("")),
+        latency_ms,
+    })
+}

@@ -1,0 +1,451 @@
+//! CloudWatch Logs subscription payloads, as a Lambda subscription filter delivers
+//! them: `{"awslogs":{"data":"<base64(gzip(JSON))>"}}`. The data is decoded and
+//! gunzipped behind the cap of [`crate::decode`], then parsed with borrowed strings
+//! into a [`Subscription`]: owner, log group and stream, and the log events.
+//!
+//! Which parser a log group needs is configuration: a [`SourceMap`] of glob patterns
+//! (`/aws/vpc/*=vpcflow,*nginx*=access_log`), first match wins, with content sniffing
+//! of a sample message as the fallback.
+
+use base64::Engine as _;
+use serde::Deserialize;
+use std::borrow::Cow;
+use std::fmt;
+use std::str::FromStr;
+
+use crate::decode::{self, DecodeError, Limits};
+use crate::sources::access_log::{self, AccessFormat};
+use crate::sources::vpcflow::{FlowError, FlowFormat};
+
+/// Why a subscription event could not be decoded. Messages describe the problem and
+/// where it is, never the content of the logs.
+#[derive(Debug, thiserror::Error)]
+pub enum CwlError {
+    /// The Lambda event is not JSON or has no `awslogs.data` string.
+    #[error(
+        "event is not a CloudWatch Logs subscription event: no awslogs.data string (line {line}, column {column})"
+    )]
+    NotLambdaEvent {
+        /// Line of the JSON error.
+        line: usize,
+        /// Column of the JSON error.
+        column: usize,
+    },
+    /// `awslogs.data` is not base64.
+    #[error("awslogs.data is not valid base64")]
+    Base64(#[source] base64::DecodeError),
+    /// The decoded data is not a gzip stream, or the stream is corrupt or cut short.
+    #[error("awslogs.data is not a valid gzip stream")]
+    Gzip(#[source] std::io::Error),
+    /// The data inflates past the configured cap.
+    #[error("decompressed subscription payload exceeds the cap of {cap} bytes")]
+    TooLarge {
+        /// The cap in force.
+        cap: u64,
+    },
+    /// The payload is not a subscription message (not JSON, truncated, a field
+    /// missing or of the wrong type, an unknown `messageType`).
+    #[error("payload is not a CloudWatch Logs subscription message (line {line}, column {column})")]
+    NotSubscription {
+        /// Line of the JSON error.
+        line: usize,
+        /// Column of the JSON error.
+        column: usize,
+    },
+}
+
+impl CwlError {
+    fn not_event(e: &serde_json::Error) -> Self {
+        CwlError::NotLambdaEvent {
+            line: e.line(),
+            column: e.column(),
+        }
+    }
+
+    fn not_subscription(e: &serde_json::Error) -> Self {
+        CwlError::NotSubscription {
+            line: e.line(),
+            column: e.column(),
+        }
+    }
+}
+
+/// A decompressed subscription payload: owns the JSON bytes that a
+/// [`Subscription`] borrows from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Payload {
+    json: Vec<u8>,
+}
+
+#[derive(Deserialize)]
+struct LambdaEvent<'a> {
+    #[serde(borrow)]
+    awslogs: AwsLogs<'a>,
+}
+
+#[derive(Deserialize)]
+struct AwsLogs<'a> {
+    #[serde(borrow)]
+    data: Cow<'a, str>,
+}
+
+/// Base64 as CloudWatch Logs writes it (standard alphabet), padding optional.
+const BASE64: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    base64::engine::GeneralPurposeConfig::new()
+        .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
+);
+
+/// Decodes a Lambda subscription event (`{"awslogs":{"data":"…"}}`, other keys
+/// ignored): base64, then gunzip capped at `limits.max_decompressed_bytes`.
+pub fn decode_lambda_event(event_json: &[u8], limits: &Limits) -> Result<Payload, CwlError> {
+    let event: LambdaEvent<'_> =
+        serde_json::from_slice(event_json).map_err(|e| CwlError::not_event(&e))?;
+    decode_data(&event.awslogs.data, limits)
+}
+
+/// Decodes the `awslogs.data` string itself (base64 of gzip), capped.
+pub fn decode_data(data: &str, limits: &Limits) -> Result<Payload, CwlError> {
+    let gz = BASE64
+        .decode(data.trim().as_bytes())
+        .map_err(CwlError::Base64)?;
+    if !gz.starts_with(&[0x1f, 0x8b]) {
+        return Err(CwlError::Gzip(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "missing gzip magic bytes",
+        )));
+    }
+    match decode::read_all(&gz, limits.max_decompressed_bytes) {
+        Ok(json) => Ok(Payload { json }),
+        Err(DecodeError::TooLarge { cap }) => Err(CwlError::TooLarge { cap }),
+        Err(DecodeError::Io(e)) => Err(CwlError::Gzip(e)),
+    }
+}
+
+impl Payload {
+    /// Wraps already-decompressed payload JSON (the `DATA_MESSAGE` document).
+    pub fn from_json(json: impl Into<Vec<u8>>) -> Self {
+        Self { json: json.into() }
+    }
+
+    /// The decompressed JSON.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.json
+    }
+
+    /// Decompressed size in bytes.
+    pub fn len(&self) -> usize {
+        self.json.len()
+    }
+
+    /// Whether the payload is empty.
+    pub fn is_empty(&self) -> bool {
+        self.json.is_empty()
+    }
+
+    /// Parses the payload, borrowing its strings.
+    pub fn parse(&self) -> Result<Subscription<'_>, CwlError> {
+        serde_json::from_slice(&self.json).map_err(|e| CwlError::not_subscription(&e))
+    }
+}
+
+/// `DATA_MESSAGE` or `CONTROL_MESSAGE`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum MessageType {
+    /// Log events to process.
+    #[serde(rename = "DATA_MESSAGE")]
+    Data,
+    /// A reachability check CloudWatch Logs sends when a subscription is created:
+    /// acknowledge and ignore.
+    #[serde(rename = "CONTROL_MESSAGE")]
+    Control,
+}
+
+/// One subscription message.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Subscription<'a> {
+    /// Data or control.
+    pub message_type: MessageType,
+    /// Account id of the log group (`CloudwatchLogs` on control messages).
+    #[serde(borrow)]
+    pub owner: Cow<'a, str>,
+    /// Log group name.
+    #[serde(borrow)]
+    pub log_group: Cow<'a, str>,
+    /// Log stream name.
+    #[serde(borrow)]
+    pub log_stream: Cow<'a, str>,
+    /// Names of the subscription filters that matched.
+    #[serde(borrow, default)]
+    pub subscription_filters: Vec<Cow<'a, str>>,
+    /// The log events, in order.
+    #[serde(borrow)]
+    pub log_events: Vec<LogEvent<'a>>,
+}
+
+/// One log event.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct LogEvent<'a> {
+    /// CloudWatch Logs event id (a long decimal string; empty on control messages).
+    #[serde(borrow)]
+    pub id: &'a str,
+    /// Ingestion timestamp of the event, epoch milliseconds.
+    pub timestamp: i64,
+    /// The log line (owned only when the JSON string has escapes, e.g. `\"`).
+    #[serde(borrow)]
+    pub message: Cow<'a, str>,
+}
+
+impl Subscription<'_> {
+    /// Whether this is a control message (to acknowledge and ignore).
+    pub fn is_control(&self) -> bool {
+        self.message_type == MessageType::Control
+    }
+}
+
+/// Which parser a log group's messages need.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LogSource {
+    /// CloudTrail delivered to CloudWatch Logs (one JSON event per message).
+    CloudTrail,
+    /// VPC Flow Logs.
+    VpcFlow,
+    /// Web access logs (nginx, morgan).
+    AccessLog,
+}
+
+impl LogSource {
+    /// The name used in findings and configuration: `cloudtrail`, `vpcflow`,
+    /// `access_log`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogSource::CloudTrail => "cloudtrail",
+            LogSource::VpcFlow => "vpcflow",
+            LogSource::AccessLog => "access_log",
+        }
+    }
+}
+
+impl fmt::Display for LogSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A source name that is not `cloudtrail`, `vpcflow`, `access_log` or `access-log`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown log source `{0}` (expected cloudtrail, vpcflow or access_log)")]
+pub struct UnknownSource(pub String);
+
+impl FromStr for LogSource {
+    type Err = UnknownSource;
+    fn from_str(s: &str) -> Result<Self, UnknownSource> {
+        match s.trim() {
+            "cloudtrail" => Ok(LogSource::CloudTrail),
+            "vpcflow" => Ok(LogSource::VpcFlow),
+            "access_log" | "access-log" => Ok(LogSource::AccessLog),
+            other => Err(UnknownSource(other.to_owned())),
+        }
+    }
+}
+
+/// A bad entry in a source map.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("bad source map entry `{entry}`: {reason}")]
+pub struct SourceMapError {
+    /// The entry as written.
+    pub entry: String,
+    /// What is wrong with it.
+    pub reason: String,
+}
+
+/// How to parse one log group's messages: the source and its format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route<'m> {
+    /// CloudTrail events.
+    CloudTrail,
+    /// Flow log lines in this format.
+    VpcFlow(&'m FlowFormat),
+    /// Access log lines in this format.
+    AccessLog(AccessFormat),
+}
+
+impl Route<'_> {
+    /// The source of this route.
+    pub fn source(&self) -> LogSource {
+        match self {
+            Route::CloudTrail => LogSource::CloudTrail,
+            Route::VpcFlow(_) => LogSource::VpcFlow,
+            Route::AccessLog(_) => LogSource::AccessLog,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Target {
+    CloudTrail,
+    VpcFlow(FlowFormat),
+    AccessLog(AccessFormat),
+}
+
+impl Target {
+    fn route(&self) -> Route<'_> {
+        match self {
+            Target::CloudTrail => Route::CloudTrail,
+            Target::VpcFlow(f) => Route::VpcFlow(f),
+            Target::AccessLog(a) => Route::AccessLog(*a),
+        }
+    }
+}
+
+/// Log group → source: glob patterns (`*` matches any run of characters, `/`
+/// included; everything else literal, case-sensitive), first match wins, then
+/// content sniffing.
+///
+/// Syntax: entries separated by commas (whitespace around them ignored), each
+/// `PATTERN=SOURCE[:OPTION]`:
+/// - `SOURCE` is `cloudtrail`, `vpcflow`, `access_log` or `access-log`;
+/// - for `vpcflow`, `OPTION` is the flow log format (`${version} ${srcaddr} …`,
+///   fields separated by spaces); without it the default version-2 format;
+/// - for `access_log`, `OPTION` is `nginx`, `morgan`, `morgan-json` or `auto`
+///   (default `auto`).
+///
+/// Example: `/aws/vpc/*=vpcflow,*nginx*=access_log:nginx,*cloudtrail*=cloudtrail`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceMap {
+    entries: Vec<(Box<str>, Target)>,
+    /// Formats tried, in order, when sniffing a flow log line: the default one and
+    /// every custom format of the map.
+    flow_formats: Vec<FlowFormat>,
+}
+
+impl Default for SourceMap {
+    /// No patterns: every log group is sniffed.
+    fn default() -> Self {
+        Self {
+            entries: Vec::new(),
+            flow_formats: vec![FlowFormat::default_v2()],
+        }
+    }
+}
+
+impl FromStr for SourceMap {
+    type Err = SourceMapError;
+    fn from_str(s: &str) -> Result<Self, SourceMapError> {
+        Self::parse(s)
+    }
+}
+
+impl SourceMap {
+    /// Parses a pattern list (see the type's documentation). An empty string gives a
+    /// map that only sniffs.
+    pub fn parse(spec: &str) -> Result<Self, SourceMapError> {
+        let mut map = Self::default();
+        for entry in spec.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+            let bad = |reason: String| SourceMapError {
+                entry: entry.to_owned(),
+                reason,
+            };
+            let (pattern, target) = entry
+                .split_once('=')
+                .ok_or_else(|| bad("expected PATTERN=SOURCE".to_owned()))?;
+            let pattern = pattern.trim();
+            if pattern.is_empty() {
+                return Err(bad("empty pattern".to_owned()));
+            }
+            let (source, option) = match target.split_once(':') {
+                Some((s, o)) => (s.trim(), Some(o.trim())),
+                None => (target.trim(), None),
+            };
+            let source: LogSource = source
+                .parse()
+                .map_err(|e: UnknownSource| bad(e.to_string()))?;
+            let target = match (source, option) {
+                (LogSource::CloudTrail, None) => Target::CloudTrail,
+                (LogSource::CloudTrail, Some(_)) => {
+                    return Err(bad("cloudtrail takes no format".to_owned()));
+                }
+                (LogSource::VpcFlow, None) => Target::VpcFlow(FlowFormat::default_v2()),
+                (LogSource::VpcFlow, Some(f)) => {
+                    let format = FlowFormat::parse(f).map_err(|e: FlowError| bad(e.to_string()))?;
+                    if !map.flow_formats.contains(&format) {
+                        map.flow_formats.push(format.clone());
+                    }
+                    Target::VpcFlow(format)
+                }
+                (LogSource::AccessLog, None) => Target::AccessLog(AccessFormat::Auto),
+                (LogSource::AccessLog, Some(a)) => Target::AccessLog(
+                    a.parse()
+                        .map_err(|e: access_log::AccessError| bad(e.to_string()))?,
+                ),
+            };
+            map.entries.push((pattern.into(), target));
+        }
+        Ok(map)
+    }
+
+    /// The source of a log group: the first matching pattern, else what `sample` (one
+    /// message of the group) looks like; `None` when neither tells.
+    pub fn resolve(&self, log_group: &str, sample: &str) -> Option<LogSource> {
+        self.route(log_group, sample).map(|r| r.source())
+    }
+
+    /// Like [`SourceMap::resolve`], with the format to parse the messages in.
+    pub fn route(&self, log_group: &str, sample: &str) -> Option<Route<'_>> {
+        self.route_by_pattern(log_group)
+            .or_else(|| self.sniff(sample))
+    }
+
+    /// The route of the first pattern matching `log_group`, without sniffing.
+    pub fn route_by_pattern(&self, log_group: &str) -> Option<Route<'_>> {
+        self.entries
+            .iter()
+            .find(|(p, _)| glob_match(p, log_group))
+            .map(|(_, t)| t.route())
+    }
+
+    /// What a message looks like: a CloudTrail event (JSON with `eventVersion` and
+    /// `eventSource`), an access log line (JSON or combined), or a flow log line in
+    /// one of the map's flow formats (the default version 2 first).
+    pub fn sniff(&self, sample: &str) -> Option<Route<'_>> {
+        let s = sample.trim();
+        if s.starts_with('{') {
+            if s.contains("\"eventVersion\"") && s.contains("\"eventSource\"") {
+                return Some(Route::CloudTrail);
+            }
+            return access_log::parse_line(s, AccessFormat::MorganJson)
+                .ok()
+                .map(|_| Route::AccessLog(AccessFormat::MorganJson));
+        }
+        if let Some(f) = self.flow_formats.iter().find(|f| f.parse_line(s).is_ok()) {
+            return Some(Route::VpcFlow(f));
+        }
+        access_log::parse_line(s, AccessFormat::Auto)
+            .ok()
+            .map(|_| Route::AccessLog(AccessFormat::Auto))
+    }
+}
+
+/// `*` matches any run of bytes (possibly empty); everything else is literal.
+fn glob_match(pattern: &str, text: &str) -> bool {
+    let mut parts = pattern.split('*');
+    let Some(first) = parts.next() else {
+        return text.is_empty();
+    };
+    let Some(mut rest) = text.strip_prefix(first) else {
+        return false;
+    };
+    let parts: Vec<&str> = parts.collect();
+    let Some((last, middle)) = parts.split_last() else {
+        // No `*` at all: the whole text must equal the pattern.
+        return rest.is_empty();
+    };
+    for part in middle {
+        match rest.find(part) {
+            Some(i) => rest = &rest[i + part.len()..],
+            None => return false,
+        }
+    }
+    rest.len() >= last.len() && rest.ends_with(last)
+}
