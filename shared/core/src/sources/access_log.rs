@@ -649,3 +649,235 @@ fn parse_json(line: &str) -> Result<AccessRecord<'_>, AccessError> {
         latency_ms,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    const NGINX: &str = r#"203.0.113.7 - alice [04/Mar/2024:10:15:30 +0000] "GET /api/orders?id=42&sort=desc HTTP/1.1" 200 1532 "https://shop.example.com/cart" "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/122.0.0.0 Safari/537.36""#;
+
+    #[test]
+    fn parses_nginx_combined() {
+        let r = parse_line(NGINX, AccessFormat::NginxCombined).unwrap();
+        assert_eq!(r.remote, ip("203.0.113.7"));
+        assert_eq!(r.user.as_deref(), Some("alice"));
+        assert_eq!(r.time, Some(1_709_547_330));
+        assert_eq!(r.method, "GET");
+        assert_eq!(r.path, "/api/orders");
+        assert_eq!(r.query.as_deref(), Some("id=42&sort=desc"));
+        assert_eq!(r.protocol, "HTTP/1.1");
+        assert_eq!((r.status, r.bytes), (200, 1532));
+        assert_eq!(r.referrer.as_deref(), Some("https://shop.example.com/cart"));
+        assert!(r.user_agent.starts_with("Mozilla/5.0 (Windows NT 10.0"));
+        assert_eq!(r.latency_ms, None);
+        assert!(matches!(r.path, Cow::Borrowed(_)), "combined lines borrow");
+        assert_eq!(parse_line(NGINX, AccessFormat::Auto).unwrap(), r);
+    }
+
+    #[test]
+    fn reads_nginx_request_time_in_seconds() {
+        let bare = format!("{NGINX} 0.123");
+        let rt = format!("{NGINX} rt=0.250 uct=\"0.001\"");
+        let xff = format!("{NGINX} \"198.51.100.1\" request_time=1.5");
+        let cases = [(bare, 123.0), (rt, 250.0), (xff, 1500.0)];
+        for (line, ms) in &cases {
+            let r = parse_line(line, AccessFormat::NginxCombined).unwrap();
+            let got = r.latency_ms.unwrap();
+            assert!((got - ms).abs() < 0.01, "{line:?}: {got}");
+        }
+    }
+
+    #[test]
+    fn parses_morgan_combined_with_response_time_in_ms() {
+        let line = r#"::ffff:10.0.3.17 - - [10/Oct/2000:13:55:36 +0000] "POST /login HTTP/1.1" 401 - "-" "curl/8.5.0" 12.345"#;
+        let r = parse_line(line, AccessFormat::MorganCombined).unwrap();
+        assert_eq!(r.remote, ip("10.0.3.17"), "IPv4-mapped reduced to IPv4");
+        assert_eq!(r.user, None);
+        assert_eq!(r.time, Some(971_186_136));
+        assert_eq!((r.method.as_ref(), r.path.as_ref()), ("POST", "/login"));
+        assert_eq!(r.query, None);
+        assert_eq!((r.status, r.bytes), (401, 0));
+        assert_eq!(r.referrer, None);
+        assert_eq!(r.user_agent, "curl/8.5.0");
+        assert!((r.latency_ms.unwrap() - 12.345).abs() < 1e-3);
+    }
+
+    #[test]
+    fn applies_the_time_zone_offset() {
+        let line = r#"2001:db8::1 - - [04/Mar/2024:12:15:30 +0200] "GET / HTTP/2.0" 304 0 "-" "-""#;
+        let r = parse_line(line, AccessFormat::NginxCombined).unwrap();
+        assert_eq!(r.time, Some(1_709_547_330));
+        assert_eq!(r.remote, ip("2001:db8::1"));
+        assert_eq!(r.user_agent, "");
+    }
+
+    #[test]
+    fn malformed_request_lines_parse_with_method_dash() {
+        let cases = [
+            r#"198.51.100.23 - - [04/Mar/2024:10:15:30 +0000] "\x16\x03\x01\x00\xCA\x01\x00\x00\xC6\x03\x03" 400 157 "-" "-""#,
+            r#"198.51.100.23 - - [04/Mar/2024:10:15:30 +0000] "-" 400 0 "-" "-""#,
+            r#"198.51.100.23 - - [04/Mar/2024:10:15:30 +0000] "" 400 0 "-" "-""#,
+        ];
+        for line in cases {
+            let r = parse_line(line, AccessFormat::NginxCombined)
+                .unwrap_or_else(|e| panic!("{line}: {e}"));
+            assert_eq!(r.method, "-", "{line}");
+            assert_eq!(r.path, "", "{line}");
+            assert_eq!(r.status, 400, "{line}");
+        }
+    }
+
+    #[test]
+    fn keeps_quotes_and_spaces_inside_the_request() {
+        // morgan does not escape quotes; nginx writes them as \x22.
+        let line = r#"198.51.100.23 - - [04/Mar/2024:10:15:30 +0000] "GET /search?q="a b" HTTP/1.1" 200 5 "-" "sqlmap/1.8#stable (https://sqlmap.org)""#;
+        let r = parse_line(line, AccessFormat::MorganCombined).unwrap();
+        assert_eq!(r.query.as_deref(), Some("q=\"a b\""));
+        assert_eq!(r.protocol, "HTTP/1.1");
+        assert_eq!(r.status, 200);
+        assert!(r.user_agent.starts_with("sqlmap/"));
+    }
+
+    #[test]
+    fn accepts_common_log_format_without_referrer_and_agent() {
+        let line = r#"192.0.2.1 - - [04/Mar/2024:10:15:30 +0000] "GET /health HTTP/1.0" 200 2"#;
+        let r = parse_line(line, AccessFormat::NginxCombined).unwrap();
+        assert_eq!((r.path.as_ref(), r.status, r.bytes), ("/health", 200, 2));
+        assert_eq!((r.referrer, r.user_agent.as_ref()), (None, ""));
+    }
+
+    #[test]
+    fn parses_morgan_json_lines_with_common_keys() {
+        let cases = [
+            r#"{"remote_addr":"203.0.113.9","remote_user":null,"time":"2024-03-04T10:15:30.512Z","method":"GET","url":"/api/items?page=2","http_version":"1.1","status":200,"content_length":"512","referrer":"-","user_agent":"Mozilla/5.0","response_time":"3.120"}"#,
+            r#"{"remote-addr":"203.0.113.9","date":"Mon, 04 Mar 2024 10:15:30 GMT","method":"GET","url":"/api/items","query":"page=2","http-version":"1.1","status":"200","res_bytes":512,"referer":"","user-agent":"Mozilla/5.0","response_time_ms":3.12}"#,
+            r#"{"ip":"203.0.113.9","timestamp":1709547330512,"request":"GET /api/items?page=2 HTTP/1.1","status_code":200,"bytes":512,"userAgent":"Mozilla/5.0","request_time":0.00312,"extra":{"nested":[1,2,{"a":null}]}}"#,
+            r#"{"clientIp":"::ffff:203.0.113.9","time_local":"04/Mar/2024:10:15:30 +0000","method":"GET","path":"/api/items?page=2","protocol":"HTTP/1.1","statusCode":200,"contentLength":512,"http_user_agent":"Mozilla/5.0","latency_ms":3.12,"ts":1}"#,
+        ];
+        for line in cases {
+            let r = parse_line(line, AccessFormat::MorganJson)
+                .unwrap_or_else(|e| panic!("{line}: {e}"));
+            assert_eq!(r.remote, ip("203.0.113.9"), "{line}");
+            assert_eq!(r.time, Some(1_709_547_330), "{line}");
+            assert_eq!(r.method, "GET", "{line}");
+            assert_eq!(r.path, "/api/items", "{line}");
+            assert_eq!(r.query.as_deref(), Some("page=2"), "{line}");
+            assert_eq!(r.protocol, "HTTP/1.1", "{line}");
+            assert_eq!((r.status, r.bytes), (200, 512), "{line}");
+            assert_eq!(r.referrer, None, "{line}");
+            assert_eq!(r.user_agent, "Mozilla/5.0", "{line}");
+            assert!((r.latency_ms.unwrap() - 3.12).abs() < 1e-3, "{line}");
+            assert_eq!(parse_line(line, AccessFormat::Auto).unwrap(), r, "{line}");
+        }
+    }
+
+    #[test]
+    fn json_strings_with_escapes_are_unescaped() {
+        let line = r#"{"ip":"198.51.100.4","method":"GET","url":"/q?s=\"><script>","status":404,"user_agent":"Mozilla\/5.0 \u0041"}"#;
+        let r = parse_line(line, AccessFormat::MorganJson).unwrap();
+        assert_eq!(r.query.as_deref(), Some("s=\"><script>"));
+        assert_eq!(r.user_agent, "Mozilla/5.0 A");
+        assert_eq!(r.time, None);
+    }
+
+    #[test]
+    fn bad_lines_are_errors() {
+        let cases: &[(&str, AccessFormat, AccessError)] = &[
+            ("", AccessFormat::Auto, AccessError::Shape),
+            (
+                "hello world",
+                AccessFormat::NginxCombined,
+                AccessError::Shape,
+            ),
+            (
+                "2 123456789012 eni-1 10.0.0.1 10.0.0.2 1 2 6 1 1 1 2 ACCEPT OK",
+                AccessFormat::Auto,
+                AccessError::Shape,
+            ),
+            (
+                r#"not-an-ip - - [04/Mar/2024:10:15:30 +0000] "GET / HTTP/1.1" 200 1 "-" "-""#,
+                AccessFormat::NginxCombined,
+                AccessError::BadField { field: "remote" },
+            ),
+            (
+                r#"192.0.2.1 - - [04/Mar/2024:25:15:30 +0000] "GET / HTTP/1.1" 200 1 "-" "-""#,
+                AccessFormat::NginxCombined,
+                AccessError::BadField { field: "time" },
+            ),
+            (
+                r#"192.0.2.1 - - [04/Mar/2024:10:15:30 +0000] "GET / HTTP/1.1" 200 many "-" "-""#,
+                AccessFormat::NginxCombined,
+                AccessError::BadField { field: "bytes" },
+            ),
+            (
+                r#"192.0.2.1 - - [04/Mar/2024:10:15:30 +0000] "GET / HTTP/1.1" 200 1 "-"#,
+                AccessFormat::NginxCombined,
+                AccessError::Shape,
+            ),
+            (
+                r#"{"ip":"192.0.2.1","method":"GET","url":"/","status":200"#,
+                AccessFormat::MorganJson,
+                AccessError::Json { column: 55 },
+            ),
+            (
+                r#"{"method":"GET","url":"/","status":200}"#,
+                AccessFormat::MorganJson,
+                AccessError::MissingField {
+                    field: "remote_addr",
+                },
+            ),
+            (
+                r#"{"ip":"192.0.2.1","url":"/"}"#,
+                AccessFormat::MorganJson,
+                AccessError::MissingField { field: "status" },
+            ),
+            (
+                r#"{"ip":"192.0.2.1","status":"abc","url":"/"}"#,
+                AccessFormat::MorganJson,
+                AccessError::BadField { field: "status" },
+            ),
+            (
+                r#"["192.0.2.1"]"#,
+                AccessFormat::MorganJson,
+                AccessError::Json { column: 0 },
+            ),
+        ];
+        for (line, fmt, want) in cases {
+            assert_eq!(
+                parse_line(line, *fmt).as_ref().err(),
+                Some(want),
+                "{line:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn format_names_parse() {
+        for (s, f) in [
+            ("nginx", AccessFormat::NginxCombined),
+            ("morgan", AccessFormat::MorganCombined),
+            ("morgan-json", AccessFormat::MorganJson),
+            ("MORGAN_JSON", AccessFormat::MorganJson),
+            ("auto", AccessFormat::Auto),
+        ] {
+            assert_eq!(s.parse::<AccessFormat>(), Ok(f));
+            assert_eq!(f.as_str().parse::<AccessFormat>(), Ok(f));
+        }
+        assert!("apache".parse::<AccessFormat>().is_err());
+    }
+
+    #[test]
+    fn parses_clf_times() {
+        assert_eq!(parse_clf_time("01/Jan/1970:00:00:00 +0000"), Some(0));
+        assert_eq!(
+            parse_clf_time("29/Feb/2024:23:59:59 -0130"),
+            Some(1_709_251_199 + 5400)
+        );
+        assert_eq!(parse_clf_time("29/Foo/2024:23:59:59 +0000"), None);
+        assert_eq!(parse_clf_time("29/Feb/2024:23:59:59"), None);
+    }
+}

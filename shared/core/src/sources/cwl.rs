@@ -449,3 +449,247 @@ fn glob_match(pattern: &str, text: &str) -> bool {
     }
     rest.len() >= last.len() && rest.ends_with(last)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use flate2::{Compression, write::GzEncoder};
+    use std::io::Write;
+
+    fn gzip(data: &[u8]) -> Vec<u8> {
+        let mut enc = GzEncoder::new(Vec::new(), Compression::fast());
+        enc.write_all(data).unwrap();
+        enc.finish().unwrap()
+    }
+
+    fn event(payload: &[u8]) -> Vec<u8> {
+        let data = base64::engine::general_purpose::STANDARD.encode(gzip(payload));
+        format!(r#"{{"awslogs":{{"data":"{data}"}}}}"#).into_bytes()
+    }
+
+    const DATA: &str = r#"{"messageType":"DATA_MESSAGE","owner":"123456789012","logGroup":"/aws/vpc/flowlogs","logStream":"eni-0a1b2c3d-all","subscriptionFilters":["to-trailhound"],"logEvents":[{"id":"37958263527402374582830239374810391620474282186015965184","timestamp":1709547361000,"message":"2 123456789012 eni-0a1b2c3d 10.0.1.5 10.0.2.9 443 49152 6 10 840 1709547300 1709547360 ACCEPT OK"},{"id":"37958263527402374582830239374810391620474282186015965185","timestamp":1709547361001,"message":"{\"eventVersion\":\"1.09\",\"a\":\"b\\\\c\"}"}]}"#;
+
+    #[test]
+    fn decodes_a_lambda_event_into_borrowed_log_events() {
+        let payload = decode_lambda_event(&event(DATA.as_bytes()), &Limits::default()).unwrap();
+        assert_eq!(payload.as_bytes(), DATA.as_bytes());
+        let sub = payload.parse().unwrap();
+        assert_eq!(sub.message_type, MessageType::Data);
+        assert!(!sub.is_control());
+        assert_eq!(sub.owner, "123456789012");
+        assert_eq!(sub.log_group, "/aws/vpc/flowlogs");
+        assert_eq!(sub.log_stream, "eni-0a1b2c3d-all");
+        assert_eq!(sub.subscription_filters, vec!["to-trailhound"]);
+        assert_eq!(sub.log_events.len(), 2);
+        let first = &sub.log_events[0];
+        assert_eq!(
+            first.id,
+            "37958263527402374582830239374810391620474282186015965184"
+        );
+        assert_eq!(first.timestamp, 1_709_547_361_000);
+        assert!(
+            matches!(first.message, Cow::Borrowed(_)),
+            "plain messages borrow"
+        );
+        assert_eq!(
+            sub.log_events[1].message,
+            r#"{"eventVersion":"1.09","a":"b\\c"}"#
+        );
+        assert!(matches!(sub.log_events[1].message, Cow::Owned(_)));
+    }
+
+    #[test]
+    fn recognises_control_messages() {
+        let ctl = r#"{"messageType":"CONTROL_MESSAGE","owner":"CloudwatchLogs","logGroup":"","logStream":"","subscriptionFilters":[],"logEvents":[{"id":"","timestamp":1709547300000,"message":"CWL CONTROL MESSAGE: Checking health of destination Lambda function."}]}"#;
+        let p = decode_lambda_event(&event(ctl.as_bytes()), &Limits::default()).unwrap();
+        let sub = p.parse().unwrap();
+        assert!(sub.is_control());
+        assert_eq!(sub.message_type, MessageType::Control);
+    }
+
+    #[test]
+    fn malformed_events_give_clear_errors_without_log_content() {
+        let secret = "2 123456789012 eni-SECRET 10.9.9.9";
+        let not_sub = format!(r#"{{"messageType":"DATA_MESSAGE","logEvents":"{secret}"}}"#);
+        let mut bad_gzip = gzip(DATA.as_bytes());
+        let n = bad_gzip.len();
+        bad_gzip[n / 2] ^= 0x55;
+        bad_gzip.truncate(n - 6);
+        let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+        let with_data = |d: String| format!(r#"{{"awslogs":{{"data":"{d}"}}}}"#).into_bytes();
+        let truncated_json = &DATA.as_bytes()[..DATA.len() - 40];
+        let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+            ("not json", b"GET / HTTP/1.1".to_vec(), "not a CloudWatch Logs subscription event"),
+            ("no awslogs", br#"{"Records":[]}"#.to_vec(), "no awslogs.data"),
+            ("data not a string", br#"{"awslogs":{"data":5}}"#.to_vec(), "no awslogs.data"),
+            ("bad base64", with_data("H4sI!!!notbase64".into()), "not valid base64"),
+            ("not gzip", with_data(b64(DATA.as_bytes())), "not a valid gzip stream"),
+            ("corrupt gzip", with_data(b64(&bad_gzip)), "not a valid gzip stream"),
+            ("truncated json", event(truncated_json), "not a CloudWatch Logs subscription message"),
+            ("not a subscription", event(not_sub.as_bytes()), "not a CloudWatch Logs subscription message"),
+            (
+                "unknown message type",
+                event(br#"{"messageType":"OTHER","owner":"1","logGroup":"g","logStream":"s","logEvents":[]}"#),
+                "not a CloudWatch Logs subscription message",
+            ),
+        ];
+        for (name, ev, want) in cases {
+            let err = match decode_lambda_event(&ev, &Limits::default()).and_then(|p| {
+                p.parse()?;
+                Ok(())
+            }) {
+                Err(e) => e,
+                Ok(()) => panic!("{name}: decoded"),
+            };
+            let msg = err.to_string();
+            assert!(msg.contains(want), "{name}: {msg}");
+            assert!(
+                !msg.contains("SECRET") && !msg.contains("10.9.9.9"),
+                "{name} leaks: {msg}"
+            );
+        }
+    }
+
+    #[test]
+    fn stops_a_decompression_bomb_at_the_cap() {
+        // 64 MiB of spaces after a valid prefix gzip to about 64 KiB.
+        let mut bomb = br#"{"messageType":"DATA_MESSAGE","owner":"1","logGroup":"g","logStream":"s","logEvents":[{"id":"1","timestamp":1,"message":""#.to_vec();
+        bomb.resize(64 << 20, b'A');
+        let ev = event(&bomb);
+        assert!(ev.len() < 1 << 20, "the event itself is small");
+        let limits = Limits {
+            max_decompressed_bytes: 1 << 20,
+            ..Limits::default()
+        };
+        match decode_lambda_event(&ev, &limits) {
+            Err(CwlError::TooLarge { cap }) => assert_eq!(cap, 1 << 20),
+            other => panic!("expected TooLarge, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn accepts_unpadded_base64_and_escaped_slashes() {
+        let data = base64::engine::general_purpose::STANDARD_NO_PAD.encode(gzip(DATA.as_bytes()));
+        let ev = format!(r#"{{"awslogs":{{"data":"{}"}}}}"#, data.replace('/', "\\/"));
+        let p = decode_lambda_event(ev.as_bytes(), &Limits::default()).unwrap();
+        assert_eq!(p.parse().unwrap().log_events.len(), 2);
+    }
+
+    #[test]
+    fn log_source_names_round_trip() {
+        for s in [
+            LogSource::CloudTrail,
+            LogSource::VpcFlow,
+            LogSource::AccessLog,
+        ] {
+            assert_eq!(s.as_str().parse::<LogSource>(), Ok(s));
+        }
+        assert_eq!("access-log".parse::<LogSource>(), Ok(LogSource::AccessLog));
+        assert!("waf".parse::<LogSource>().is_err());
+    }
+
+    #[test]
+    fn globs_match_like_shell_stars() {
+        let cases = [
+            ("/aws/vpc/*", "/aws/vpc/flowlogs", true),
+            ("/aws/vpc/*", "/aws/vpcx", false),
+            ("*nginx*", "/ecs/shop/nginx-access", true),
+            ("*nginx*", "nginx", true),
+            ("*nginx*", "/ecs/shop/ngin", false),
+            ("exact", "exact", true),
+            ("exact", "exactly", false),
+            ("a*b*c", "a-b-c", true),
+            ("a*b*c", "a-c-b", false),
+            ("a*a", "a", false),
+            ("*", "", true),
+        ];
+        for (p, t, want) in cases {
+            assert_eq!(glob_match(p, t), want, "{p} vs {t}");
+        }
+    }
+
+    #[test]
+    fn source_map_first_match_wins_then_sniffs() {
+        let map = SourceMap::parse(
+            " /aws/vpc/custom/*=vpcflow:${srcaddr} ${dstaddr} ${srcport} ${dstport} ${protocol} ${packets} ${bytes} ${start} ${end} ${action} , /aws/vpc/*=vpcflow,*nginx*=access_log:nginx,*=access-log ",
+        )
+        .unwrap();
+        assert_eq!(
+            map.resolve("/aws/vpc/flowlogs", ""),
+            Some(LogSource::VpcFlow)
+        );
+        match map.route("/aws/vpc/custom/a", "") {
+            Some(Route::VpcFlow(f)) => assert_eq!(f.fields().len(), 10),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            map.route("/ecs/nginx", ""),
+            Some(Route::AccessLog(AccessFormat::NginxCombined))
+        );
+        assert_eq!(
+            map.route("/other", "x"),
+            Some(Route::AccessLog(AccessFormat::Auto))
+        );
+    }
+
+    #[test]
+    fn sniffs_each_source_and_gives_up_on_the_unknown() {
+        let map = SourceMap::parse(
+            "/custom=vpcflow:${version} ${srcaddr} ${dstaddr} ${srcport} ${dstport} ${protocol} ${packets} ${bytes} ${start} ${end} ${action} ${flow-direction}",
+        )
+        .unwrap();
+        let cases: &[(&str, Option<LogSource>)] = &[
+            (
+                r#"{"eventVersion":"1.09","eventSource":"s3.amazonaws.com","eventName":"GetObject"}"#,
+                Some(LogSource::CloudTrail),
+            ),
+            (
+                "2 123456789012 eni-0a1b2c3d 10.0.1.5 10.0.2.9 443 49152 6 10 840 1709547300 1709547360 ACCEPT OK",
+                Some(LogSource::VpcFlow),
+            ),
+            (
+                "2 123456789012 eni-0a1b2c3d - - - - - - - 1709547300 1709547360 - NODATA",
+                Some(LogSource::VpcFlow),
+            ),
+            (
+                "5 10.0.1.5 10.0.2.9 443 49152 6 10 840 1709547300 1709547360 REJECT ingress",
+                Some(LogSource::VpcFlow),
+            ),
+            (
+                r#"203.0.113.7 - - [04/Mar/2024:10:15:30 +0000] "GET / HTTP/1.1" 200 5 "-" "curl/8.5.0""#,
+                Some(LogSource::AccessLog),
+            ),
+            (
+                r#"{"remote_addr":"203.0.113.7","method":"GET","url":"/","status":200}"#,
+                Some(LogSource::AccessLog),
+            ),
+            ("START RequestId: 6bd7f3e2 Version: $LATEST", None),
+            (r#"{"level":"info","msg":"listening"}"#, None),
+            ("", None),
+        ];
+        for (sample, want) in cases {
+            assert_eq!(map.resolve("/unmapped", sample), *want, "{sample:?}");
+        }
+    }
+
+    #[test]
+    fn source_map_errors_name_the_bad_entry() {
+        let cases = [
+            ("/aws/vpc/*=vpcflow,*nginx*", "`*nginx*`", "PATTERN=SOURCE"),
+            ("*=waf", "`*=waf`", "unknown log source `waf`"),
+            ("=vpcflow", "`=vpcflow`", "empty pattern"),
+            (
+                "*=vpcflow:${version} ${nope}",
+                "${nope}",
+                "unknown flow log field `nope`",
+            ),
+            ("*=access_log:apache", "apache", "unknown access log format"),
+            ("*=cloudtrail:json", "cloudtrail:json", "takes no format"),
+        ];
+        for (spec, entry, reason) in cases {
+            let msg = SourceMap::parse(spec).unwrap_err().to_string();
+            assert!(msg.contains(entry) && msg.contains(reason), "{spec}: {msg}");
+        }
+        assert_eq!(SourceMap::parse("").unwrap(), SourceMap::default());
+    }
+}

@@ -595,3 +595,224 @@ impl<'a> Partial<'a> {
         }))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record<'a>(f: &FlowFormat, line: &'a str) -> FlowRecord<'a> {
+        match f.parse_line(line) {
+            Ok(FlowLine::Record(r)) => r,
+            other => panic!("expected a record for {line:?}, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn parses_default_v2_accept_and_reject() {
+        let f = FlowFormat::default();
+        let r = record(
+            &f,
+            "2 123456789012 eni-0a1b2c3d4e5f67890 172.31.16.139 172.31.16.21 20641 22 6 20 4249 1418530010 1418530070 ACCEPT OK",
+        );
+        assert_eq!(r.version, Some(2));
+        assert_eq!(r.account_id, Some("123456789012"));
+        assert_eq!(r.interface_id, Some("eni-0a1b2c3d4e5f67890"));
+        assert_eq!(r.src_addr, "172.31.16.139".parse::<IpAddr>().unwrap());
+        assert_eq!(r.dst_addr, "172.31.16.21".parse::<IpAddr>().unwrap());
+        assert_eq!((r.src_port, r.dst_port, r.protocol), (20641, 22, 6));
+        assert_eq!((r.packets, r.bytes), (20, 4249));
+        assert_eq!((r.start, r.end), (1418530010, 1418530070));
+        assert_eq!(r.action, Action::Accept);
+        assert_eq!(r.vpc_id, None);
+
+        let r = record(
+            &f,
+            "2 123456789012 eni-0a1b2c3d4e5f67890 172.31.9.69 172.31.9.12 49761 3389 6 20 4249 1418530010 1418530070 REJECT OK\n",
+        );
+        assert_eq!(r.action, Action::Reject);
+        assert_eq!(r.dst_port, 3389);
+    }
+
+    #[test]
+    fn recognises_nodata_and_skipdata() {
+        let f = FlowFormat::default();
+        assert_eq!(
+            f.parse_line(
+                "2 123456789012 eni-0a1b2c3d4e5f67890 - - - - - - - 1431280876 1431280934 - NODATA"
+            ),
+            Ok(FlowLine::NoData)
+        );
+        assert_eq!(
+            f.parse_line("2 123456789012 eni-0a1b2c3d4e5f67890 - - - - - - - 1431280876 1431280934 - SKIPDATA"),
+            Ok(FlowLine::SkipData)
+        );
+    }
+
+    #[test]
+    fn parses_ipv6_and_icmp() {
+        let f = FlowFormat::default();
+        let r = record(
+            &f,
+            "2 123456789012 eni-1235b8ca123456789 2001:db8:1234:a100:8d6e:3477:df66:f105 2001:db8:1234:a102:3304:8879:34cf:4071 34892 22 6 54 8855 1477913708 1477913820 ACCEPT OK",
+        );
+        assert!(r.src_addr.is_ipv6());
+        assert_eq!(
+            r.dst_addr,
+            "2001:db8:1234:a102:3304:8879:34cf:4071"
+                .parse::<IpAddr>()
+                .unwrap()
+        );
+        let icmp = record(
+            &f,
+            "2 123456789012 eni-1235b8ca123456789 203.0.113.12 172.31.16.139 0 0 1 4 336 1432917027 1432917142 ACCEPT OK",
+        );
+        assert_eq!((icmp.protocol, icmp.src_port, icmp.dst_port), (1, 0, 0));
+    }
+
+    #[test]
+    fn parses_custom_v5_format_in_declared_order() {
+        let f = FlowFormat::parse(
+            "${version} ${vpc-id} ${subnet-id} ${instance-id} ${interface-id} ${account-id} ${type} ${srcaddr} ${dstaddr} ${srcport} ${dstport} ${pkt-srcaddr} ${pkt-dstaddr} ${protocol} ${bytes} ${packets} ${start} ${end} ${action} ${tcp-flags} ${log-status} ${region} ${az-id} ${sublocation-type} ${sublocation-id} ${pkt-src-aws-service} ${pkt-dst-aws-service} ${flow-direction} ${traffic-path}",
+        )
+        .unwrap();
+        assert!(!f.is_default());
+        let r = record(
+            &f,
+            "5 vpc-0a1b2c3d subnet-0a1b2c3d i-0a1b2c3d4e5f67890 eni-0a1b2c3d4e5f67890 123456789012 IPv4 10.0.1.5 52.94.76.10 43416 443 10.0.1.5 52.94.76.10 6 5060 12 1700000000 1700000060 ACCEPT 19 OK us-east-1 use1-az4 - - - S3 egress 8",
+        );
+        assert_eq!(r.version, Some(5));
+        assert_eq!(r.vpc_id, Some("vpc-0a1b2c3d"));
+        assert_eq!(r.subnet_id, Some("subnet-0a1b2c3d"));
+        assert_eq!(r.instance_id, Some("i-0a1b2c3d4e5f67890"));
+        assert_eq!(r.flow_type, Some("IPv4"));
+        // bytes before packets, as declared
+        assert_eq!((r.bytes, r.packets), (5060, 12));
+        assert_eq!(r.tcp_flags, Some(19));
+        assert_eq!(r.pkt_dst_addr, Some("52.94.76.10".parse().unwrap()));
+        assert_eq!(r.region, Some("us-east-1"));
+        assert_eq!(r.az_id, Some("use1-az4"));
+        assert_eq!(r.sublocation_type, None);
+        assert_eq!(r.pkt_src_aws_service, None);
+        assert_eq!(r.pkt_dst_aws_service, Some("S3"));
+        assert_eq!(r.flow_direction, Some(FlowDirection::Egress));
+        assert_eq!(r.traffic_path, Some(8));
+        // Round trip through Display.
+        assert_eq!(FlowFormat::parse(&f.to_string()).unwrap(), f);
+    }
+
+    #[test]
+    fn custom_format_without_log_status_reports_empty_windows_as_nodata() {
+        let f = FlowFormat::parse(
+            "${srcaddr} ${dstaddr} ${srcport} ${dstport} ${protocol} ${packets} ${bytes} ${start} ${end} ${action} ${ecs-cluster-name}",
+        )
+        .unwrap();
+        assert_eq!(f.parse_line("- - - - - - - 1 2 - -"), Ok(FlowLine::NoData));
+        let r = record(&f, "10.0.0.1 10.0.0.2 1 2 17 1 60 1 2 ACCEPT my-cluster");
+        assert_eq!(r.protocol, 17);
+        assert_eq!(r.version, None);
+    }
+
+    #[test]
+    fn default_format_string_parses_to_the_default() {
+        assert!(FlowFormat::parse(DEFAULT_FORMAT).unwrap().is_default());
+    }
+
+    #[test]
+    fn format_errors_name_the_problem() {
+        let cases: &[(&str, &str)] = &[
+            (
+                "${version} ${srcaddr} ${bogus-field}",
+                "unknown flow log field `bogus-field`",
+            ),
+            (
+                "${version} srcaddr",
+                "flow log format token `srcaddr` is not of the form ${field}",
+            ),
+            (
+                "${srcaddr} ${srcaddr}",
+                "flow log field `srcaddr` appears twice in the format",
+            ),
+            (
+                "${version} ${srcaddr} ${dstaddr}",
+                "flow log format lacks required fields: srcport, dstport, protocol, packets, bytes, start, end, action",
+            ),
+        ];
+        for (spec, msg) in cases {
+            let err = FlowFormat::parse(spec).unwrap_err();
+            assert_eq!(err.to_string(), *msg, "format {spec:?}");
+        }
+    }
+
+    #[test]
+    fn bad_lines_are_errors_without_content() {
+        let f = FlowFormat::default();
+        let cases: &[(&str, FlowError)] = &[
+            (
+                "",
+                FlowError::FieldCount {
+                    expected: 14,
+                    found: 0,
+                },
+            ),
+            (
+                "2 123456789012 eni-1 10.0.0.1 10.0.0.2 1 2 6 1 1 1 2 ACCEPT",
+                FlowError::FieldCount {
+                    expected: 14,
+                    found: 13,
+                },
+            ),
+            (
+                "2 123456789012 eni-1 10.0.0.1 10.0.0.2 1 2 6 1 1 1 2 ACCEPT OK extra",
+                FlowError::FieldCount {
+                    expected: 14,
+                    found: 15,
+                },
+            ),
+            (
+                "2 123456789012 eni-1 10.0.0.999 10.0.0.2 1 2 6 1 1 1 2 ACCEPT OK",
+                FlowError::BadValue { field: "srcaddr" },
+            ),
+            (
+                "2 123456789012 eni-1 10.0.0.1 10.0.0.2 70000 2 6 1 1 1 2 ACCEPT OK",
+                FlowError::BadValue { field: "srcport" },
+            ),
+            (
+                "2 123456789012 eni-1 10.0.0.1 10.0.0.2 1 2 6 1 1 1 2 ALLOW OK",
+                FlowError::BadValue { field: "action" },
+            ),
+            (
+                "2 123456789012 eni-1 10.0.0.1 10.0.0.2 1 2 6 1 1 1 2 ACCEPT MAYBE",
+                FlowError::BadValue {
+                    field: "log-status",
+                },
+            ),
+            (
+                "2 123456789012 eni-1 10.0.0.1 10.0.0.2 1 2 6 - 1 1 2 ACCEPT OK",
+                FlowError::BadValue { field: "packets" },
+            ),
+        ];
+        for (line, want) in cases {
+            let got = f.parse_line(line);
+            assert_eq!(got.as_ref().err(), Some(want), "line {line:?} gave {got:?}");
+            assert!(
+                !want.to_string().contains("10.0.0"),
+                "message leaks content"
+            );
+        }
+    }
+
+    #[test]
+    fn field_names_round_trip() {
+        for (name, field) in NAMES {
+            if *field != FlowField::Ignored {
+                assert_eq!(FlowField::from_name(name), Some(*field));
+                assert_eq!(field.name(), *name);
+            }
+        }
+        assert_eq!(
+            FlowField::from_name("ecs-task-arn"),
+            Some(FlowField::Ignored)
+        );
+        assert_eq!(FlowField::from_name("ecs-"), None);
+    }
+}
