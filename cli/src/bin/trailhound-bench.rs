@@ -288,7 +288,9 @@ fn e2e_run(paths: &[PathBuf], model: &Model, limits: &Limits) -> Result<Run> {
 /// stage's output, and parsing is repeated three ways to split it (record splitting
 /// alone; splitting + serde into borrowed structs; the whole `CtBatch::read`).
 fn breakdown(paths: &[PathBuf], model: &Model, limits: &Limits) -> Result<Value> {
-    let Encoder::CloudTrail(enc) = &model.encoder;
+    let Encoder::CloudTrail(enc) = &model.encoder else {
+        bail!("not a CloudTrail model");
+    };
     let mut s = [0f64; 8];
     let mut events = 0u64;
     for (path, _) in list(paths)? {
@@ -420,7 +422,9 @@ fn load(path: &Path, reps: usize) -> Result<Value> {
 
 fn iforest(paths: &[PathBuf], model_path: &Path, rows: usize, runs: usize) -> Result<Value> {
     let model = load_model(model_path)?;
-    let Encoder::CloudTrail(enc) = &model.encoder;
+    let Encoder::CloudTrail(enc) = &model.encoder else {
+        bail!("not a CloudTrail model");
+    };
     let limits = Limits::default();
     let mut parts: Vec<Array2<f32>> = Vec::new();
     let mut have = 0;

@@ -8,6 +8,7 @@ pub mod eval;
 pub mod features;
 pub mod finding;
 pub mod intern;
+pub mod logs;
 pub mod models;
 pub mod pipeline;
 pub mod ports;

@@ -2,7 +2,10 @@
 //! documented schema whose hash a model records so that a model trained on one
 //! schema is never used with another.
 
+pub mod access_log;
 pub mod cloudtrail;
+pub mod vpcflow;
+pub mod window;
 
 use sha2::{Digest, Sha256};
 

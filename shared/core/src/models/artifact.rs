@@ -5,11 +5,14 @@
 use super::calibration::Calibration;
 use super::hbos::Hbos;
 use super::iforest::{IsolationForest, IsolationForestParams};
+use super::pca::Pca;
+use crate::features::access_log::AccessLogEncoder;
 use crate::features::cloudtrail::CloudTrailEncoder;
+use crate::features::vpcflow::VpcFlowEncoder;
 use serde::{Deserialize, Serialize};
 
 /// Current artifact format version.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 const MAGIC: &[u8; 8] = b"THMODEL\0";
 const HEADER: usize = 8 + 4 + 4 + 8;
 
@@ -46,6 +49,19 @@ pub struct TrainingInfo {
 pub enum Encoder {
     /// CloudTrail frequencies and novelty sets.
     CloudTrail(CloudTrailEncoder),
+    /// VPC Flow Logs: common ports, familiar (source, port) pairs and destinations.
+    VpcFlow(VpcFlowEncoder),
+    /// Web access logs: path frequencies and each path's busiest minute.
+    AccessLog(AccessLogEncoder),
+}
+
+/// The PCA detector of a model and the distribution of its training scores.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PcaDetector {
+    /// Standardisation and kept components.
+    pub pca: Pca,
+    /// Distribution of training reconstruction errors.
+    pub calibration: Calibration,
 }
 
 /// A trained model of one source.
@@ -71,6 +87,8 @@ pub struct Model {
     pub hbos_calibration: Calibration,
     /// Per-feature training percentiles 1 and 99, for explanations.
     pub feature_bounds: Vec<(f32, f32)>,
+    /// PCA reconstruction error (network and web sources; `None` for CloudTrail).
+    pub pca: Option<PcaDetector>,
 }
 
 /// Why a model was refused.
@@ -165,6 +183,16 @@ impl Model {
                 crate::features::cloudtrail::hash(),
                 crate::features::cloudtrail::N_FEATURES,
             ),
+            Encoder::VpcFlow(_) => (
+                crate::features::vpcflow::SCHEMA_ID,
+                crate::features::vpcflow::hash(),
+                crate::features::vpcflow::N_FEATURES,
+            ),
+            Encoder::AccessLog(_) => (
+                crate::features::access_log::SCHEMA_ID,
+                crate::features::access_log::hash(),
+                crate::features::access_log::N_FEATURES,
+            ),
         };
         if self.schema.id != id || self.schema.hash != expected {
             return Err(ModelError::SchemaMismatch {
@@ -182,6 +210,18 @@ impl Model {
                 self.forest.n_features(),
                 self.feature_bounds.len()
             )));
+        }
+        if let Some(p) = &self.pca {
+            if p.pca.width != width
+                || p.pca.means.len() != width
+                || p.pca.scales.len() != width
+                || p.pca.components.len() % width.max(1) != 0
+            {
+                return Err(ModelError::Inconsistent(format!(
+                    "PCA has width {}, schema {width}",
+                    p.pca.width
+                )));
+            }
         }
         Ok(())
     }

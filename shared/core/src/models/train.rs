@@ -1,12 +1,19 @@
-//! Training a CloudTrail model: learn frequencies over every event, encode,
-//! keep a uniform sample of rows, fit the forest on it and calibrate severity on
-//! the sample's scores.
+//! Training: a CloudTrail model (learn frequencies over every event, encode, keep
+//! a uniform sample of rows, fit the forest on it and calibrate severity on the
+//! sample's scores), and the window models of VPC Flow Logs and access logs (learn
+//! the encoder, aggregate windows, fit forest, histograms and PCA on the window
+//! rows, calibrate each on them).
 
-use super::artifact::{Encoder, Model, ModelError, SchemaInfo, TrainingInfo, content_version};
+use super::artifact::{
+    Encoder, Model, ModelError, PcaDetector, SchemaInfo, TrainingInfo, content_version,
+};
 use super::calibration::Calibration;
 use super::hbos::Hbos;
 use super::iforest::{IForestError, IsolationForest, IsolationForestParams};
+use super::pca::Pca;
+use crate::features::access_log::{self, AccessLogEncoder, WebBatch, WebWindows};
 use crate::features::cloudtrail::{self, CloudTrailEncoder, FEATURES, N_FEATURES};
+use crate::features::vpcflow::{self, FlowBatch, FlowWindows, VpcFlowEncoder};
 use crate::sources::cloudtrail::CtBatch;
 use ndarray::Array2;
 use rand::{Rng, SeedableRng};
@@ -21,6 +28,14 @@ pub enum TrainError {
     /// No events to learn from.
     #[error("no CloudTrail events to train on")]
     NoData,
+    /// Too few windows to learn what normal traffic looks like.
+    #[error("only {got} {log_source} windows to train on (at least {MIN_WINDOWS} needed)")]
+    TooFewWindows {
+        /// Log source.
+        log_source: &'static str,
+        /// Windows found.
+        got: usize,
+    },
     /// The forest could not be fitted.
     #[error(transparent)]
     Forest(#[from] IForestError),
@@ -121,8 +136,228 @@ where
         hbos,
         hbos_calibration,
         feature_bounds,
+        pca: None,
     };
     let bytes = model.to_bytes()?;
     model.version = content_version(&model.source, crc32fast::hash(&bytes));
     Ok(model)
+}
+
+/// The detectors of a window model, fitted on training rows (row-major).
+struct Fitted {
+    forest: IsolationForest,
+    calibration: Calibration,
+    hbos: Hbos,
+    hbos_calibration: Calibration,
+    feature_bounds: Vec<(f32, f32)>,
+    pca: Option<PcaDetector>,
+}
+
+/// Fits forest, histograms and PCA on window rows and calibrates each on them.
+fn fit_windows(
+    rows: &[f32],
+    width: usize,
+    params: &IsolationForestParams,
+) -> Result<Fitted, TrainError> {
+    let n = rows.len() / width;
+    let x = Array2::from_shape_vec((n, width), rows.to_vec())
+        .map_err(|e| TrainError::Model(ModelError::Inconsistent(e.to_string())))?;
+    let forest = IsolationForest::fit(x.view(), params)?;
+    let calibration = Calibration::from_scores(&forest.score(x.view()));
+    let hbos = Hbos::fit(rows, width);
+    let hbos_scores: Vec<f64> = rows.chunks_exact(width).map(|r| hbos.score(r)).collect();
+    let hbos_calibration = Calibration::from_scores(&hbos_scores);
+    // A batch too small for PCA still trains the forest and histograms.
+    let pca = Pca::fit(rows, width).ok().map(|pca| {
+        let scores: Vec<f64> = rows.chunks_exact(width).map(|r| pca.score(r)).collect();
+        PcaDetector {
+            calibration: Calibration::from_scores(&scores),
+            pca,
+        }
+    });
+    let feature_bounds = (0..width)
+        .map(|j| {
+            let mut col: Vec<f32> = rows.chunks_exact(width).map(|r| r[j]).collect();
+            col.sort_by(f32::total_cmp);
+            let at = |q: usize| col[(q * (col.len() - 1)) / 100];
+            (at(1), at(99))
+        })
+        .collect();
+    Ok(Fitted {
+        forest,
+        calibration,
+        hbos,
+        hbos_calibration,
+        feature_bounds,
+        pca,
+    })
+}
+
+/// Training extent shared by the window sources.
+#[derive(Default)]
+struct Extent {
+    files: u64,
+    skipped: u64,
+    events: u64,
+    t0: Option<i64>,
+    t1: Option<i64>,
+}
+
+impl Extent {
+    fn see(&mut self, t: i64) {
+        self.t0 = Some(self.t0.map_or(t, |a| a.min(t)));
+        self.t1 = Some(self.t1.map_or(t, |a| a.max(t)));
+    }
+}
+
+/// Assembles and versions a window model.
+fn window_model(
+    source: &str,
+    schema: SchemaInfo,
+    encoder: Encoder,
+    ext: &Extent,
+    rows: u64,
+    fitted: Fitted,
+    params: &IsolationForestParams,
+) -> Result<Model, TrainError> {
+    let _ = rows;
+    let mut model = Model {
+        source: source.to_owned(),
+        version: String::new(),
+        schema,
+        training: TrainingInfo {
+            rows: ext.events,
+            files: ext.files,
+            skipped: ext.skipped,
+            time_start: ext.t0.unwrap_or(0),
+            time_end: ext.t1.unwrap_or(0),
+            params: params.clone(),
+        },
+        encoder,
+        forest: fitted.forest,
+        calibration: fitted.calibration,
+        hbos: fitted.hbos,
+        hbos_calibration: fitted.hbos_calibration,
+        feature_bounds: fitted.feature_bounds,
+        pca: fitted.pca,
+    };
+    let bytes = model.to_bytes()?;
+    model.version = content_version(&model.source, crc32fast::hash(&bytes));
+    Ok(model)
+}
+
+/// Least training windows a window model needs.
+pub const MIN_WINDOWS: usize = 16;
+
+/// Learns a web access log model from batches; `passes` is called twice and must
+/// yield the same batches (once to learn path frequencies, once to encode windows).
+pub fn train_access_log<I, F>(
+    mut passes: F,
+    params: &IsolationForestParams,
+) -> Result<Model, TrainError>
+where
+    F: FnMut() -> I,
+    I: Iterator<Item = WebBatch>,
+{
+    let mut enc = AccessLogEncoder::default();
+    let mut ext = Extent::default();
+    for batch in passes() {
+        ext.files += 1;
+        ext.skipped += batch.skipped;
+        ext.events += batch.events.len() as u64;
+        for e in &batch.events {
+            ext.see(e.time);
+        }
+        enc.observe(&batch);
+    }
+    enc.finish();
+    let mut rows = Vec::new();
+    for batch in passes() {
+        let w = WebWindows::build(&batch, Some(&enc));
+        for s in &w.src {
+            rows.extend_from_slice(&w.row(s));
+        }
+    }
+    let width = access_log::N_FEATURES;
+    if rows.len() / width < MIN_WINDOWS {
+        return Err(TrainError::TooFewWindows {
+            log_source: access_log::SOURCE,
+            got: rows.len() / width,
+        });
+    }
+    let n = (rows.len() / width) as u64;
+    let fitted = fit_windows(&rows, width, params)?;
+    let schema = SchemaInfo {
+        id: access_log::SCHEMA_ID.to_owned(),
+        names: access_log::FEATURES
+            .iter()
+            .map(|f| f.name.to_owned())
+            .collect(),
+        hash: access_log::hash(),
+    };
+    window_model(
+        access_log::SOURCE,
+        schema,
+        Encoder::AccessLog(enc),
+        &ext,
+        n,
+        fitted,
+        params,
+    )
+}
+
+/// Learns a VPC Flow Logs model from batches; `passes` is called twice and must
+/// yield the same batches (once to learn ports and pairs, once to encode windows).
+pub fn train_vpcflow<I, F>(
+    mut passes: F,
+    params: &IsolationForestParams,
+) -> Result<Model, TrainError>
+where
+    F: FnMut() -> I,
+    I: Iterator<Item = FlowBatch>,
+{
+    let mut enc = VpcFlowEncoder::default();
+    let mut ext = Extent::default();
+    for batch in passes() {
+        ext.files += 1;
+        ext.skipped += batch.skipped;
+        ext.events += batch.events.len() as u64;
+        for e in &batch.events {
+            ext.see(e.time);
+        }
+        enc.observe(&batch);
+    }
+    let mut rows = Vec::new();
+    for batch in passes() {
+        let w = FlowWindows::build(&batch, Some(&enc));
+        for s in &w.src {
+            rows.extend_from_slice(&w.row(s));
+        }
+    }
+    let width = vpcflow::N_FEATURES;
+    if rows.len() / width < MIN_WINDOWS {
+        return Err(TrainError::TooFewWindows {
+            log_source: vpcflow::SOURCE,
+            got: rows.len() / width,
+        });
+    }
+    let n = (rows.len() / width) as u64;
+    let fitted = fit_windows(&rows, width, params)?;
+    let schema = SchemaInfo {
+        id: vpcflow::SCHEMA_ID.to_owned(),
+        names: vpcflow::FEATURES
+            .iter()
+            .map(|f| f.name.to_owned())
+            .collect(),
+        hash: vpcflow::hash(),
+    };
+    window_model(
+        vpcflow::SOURCE,
+        schema,
+        Encoder::VpcFlow(enc),
+        &ext,
+        n,
+        fitted,
+        params,
+    )
 }

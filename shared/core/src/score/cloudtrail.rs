@@ -56,9 +56,10 @@ pub struct Scorer<'a> {
 impl<'a> Scorer<'a> {
     /// Prepares a batch (per-batch lookups and counts happen here, once).
     pub fn new(batch: &'a CtBatch, model: Option<&'a Model>, keep_all: bool) -> Self {
-        let model = model.map(|m| {
-            let Encoder::CloudTrail(enc) = &m.encoder;
-            (m, enc.prepare(batch))
+        // A model of another source cannot score CloudTrail: rules only.
+        let model = model.and_then(|m| match &m.encoder {
+            Encoder::CloudTrail(enc) => Some((m, enc.prepare(batch))),
+            _ => None,
         });
         Self {
             batch,

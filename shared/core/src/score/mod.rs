@@ -1,8 +1,11 @@
 //! Scoring: model scores, rule hits and calibration combined into one severity per
 //! event, with the reasons that produced it.
 
+pub mod access_log;
 pub mod cloudtrail;
 mod explain;
+pub mod net;
+pub mod vpcflow;
 
 /// Severity bump when a rule fires and the model also finds the event unusual.
 pub const AGREEMENT_BONUS: f64 = 1.0;
