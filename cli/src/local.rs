@@ -7,10 +7,11 @@ use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use trailhound_core::Finding;
+use trailhound_core::alerting::ClaimLedger;
 use trailhound_core::models::artifact::Model;
 use trailhound_core::ports::{
-    AlertSink, FindingStore, ModelSource, ObjectBody, ObjectRef, ObjectSource, ObjectSummary,
-    PortError, StoreOutcome,
+    AlertClaim, AlertSink, ClaimHolder, FindingStore, ModelSource, ObjectBody, ObjectRef,
+    ObjectSource, ObjectSummary, PortError, StoreOutcome,
 };
 
 /// Reads objects from the local file system (the key is the path).
@@ -66,9 +67,14 @@ impl ModelSource for FileModelSource {
 /// file count as stored and alerted, so re-scanning the same logs into the same
 /// file adds nothing. Without a file nothing is remembered (every finding is new),
 /// so a plain scan holds no per-finding state.
+///
+/// Deduplication claims are kept in memory for the run (one entry per key and
+/// window, with the ids that hit it). The file is append-only, so a holder's line
+/// carries the `repeats` known when it was written; later hits carry `duplicate_of`.
 #[derive(Debug)]
 pub struct JsonlFindingStore {
     known: Mutex<HashMap<String, bool>>,
+    claims: ClaimLedger,
     remember: bool,
     out: Option<Mutex<BufWriter<File>>>,
     path: Option<PathBuf>,
@@ -79,6 +85,7 @@ impl JsonlFindingStore {
     pub fn memory() -> Self {
         Self {
             known: Mutex::new(HashMap::new()),
+            claims: ClaimLedger::default(),
             remember: false,
             out: None,
             path: None,
@@ -109,6 +116,7 @@ impl JsonlFindingStore {
             .with_context(|| format!("cannot write {}", path.display()))?;
         Ok(Self {
             known: Mutex::new(known),
+            claims: ClaimLedger::default(),
             remember: true,
             out: Some(Mutex::new(BufWriter::new(f))),
             path: Some(path.to_owned()),
@@ -172,6 +180,10 @@ impl FindingStore for JsonlFindingStore {
 
     async fn put_summary(&self, _summary: &ObjectSummary) -> Result<(), PortError> {
         Ok(())
+    }
+
+    async fn claim_alert(&self, claim: &AlertClaim<'_>) -> Result<ClaimHolder, PortError> {
+        self.claims.claim(claim)
     }
 }
 

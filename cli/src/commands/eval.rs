@@ -90,6 +90,7 @@ pub fn evaluate(
         limits,
         min_alert_severity: min_severity,
         keep_all: true,
+        alert_policy: trailhound_core::pipeline::AlertPolicy::default(),
     };
     let store = JsonlFindingStore::memory();
     let alerts = StderrAlertSink { enabled: false };

@@ -186,6 +186,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
         },
         min_alert_severity: a.alert_severity,
         keep_all: a.all,
+        alert_policy: trailhound_core::pipeline::AlertPolicy::default(),
     };
     let stdout = std::io::stdout().lock();
     let mut printer = Printer::new(std::io::BufWriter::new(stdout), a.format);

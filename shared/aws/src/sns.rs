@@ -180,6 +180,7 @@ mod tests {
             }],
             reasons: vec!["an access key was created for another user".into()],
             model_version: "cloudtrail-0a1b2c3d".into(),
+            triage: Default::default(),
         }
     }
 

@@ -110,6 +110,7 @@ fn finding(i: usize) -> Finding {
         detections: Vec::new(),
         reasons: Vec::new(),
         model_version: "none".into(),
+        triage: Default::default(),
     }
 }
 

@@ -59,6 +59,7 @@ fn finding(i: usize, severity: Severity) -> Finding {
         }],
         reasons: vec!["CloudTrail logging was stopped".into()],
         model_version: "none".into(),
+        triage: Default::default(),
     }
 }
 
@@ -340,6 +341,8 @@ async fn summaries_are_stored_per_object() {
         skipped: 1,
         findings: [(Severity::Critical, 2)].into_iter().collect(),
         alerts: 2,
+        suppressed: 0,
+        deduplicated: 0,
         model_version: "cloudtrail-0a1b2c3d".into(),
         duration_ms: 12,
     };

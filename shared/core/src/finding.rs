@@ -48,6 +48,31 @@ pub struct Finding {
     pub reasons: Vec<String>,
     /// Version of the model that scored the event (`none` when scored without one).
     pub model_version: String,
+    /// What alert hygiene decided (suppression, deduplication). Flattened: its keys
+    /// appear only when set, and JSON written before they existed still parses.
+    #[serde(flatten, default)]
+    pub triage: Triage,
+}
+
+/// What deduplication and suppression decided for a finding (see
+/// [`crate::alerting`]). Every field is empty for a finding that alerted alone.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Triage {
+    /// The reason of the suppression entry that matched: stored, not alerted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suppressed_by: Option<String>,
+    /// The finding that alerted for the same detection and principal in the same
+    /// deduplication window: this one was stored, not alerted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duplicate_of: Option<String>,
+    /// On the finding that alerted: later hits in its window, not alerted (as
+    /// known when the finding was written; the DynamoDB item is kept up to date).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub repeats: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl Finding {

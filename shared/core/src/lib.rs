@@ -19,5 +19,5 @@ pub mod simulate;
 pub mod sources;
 pub mod timefmt;
 
-pub use finding::{Detection, Finding};
+pub use finding::{Detection, Finding, Triage};
 pub use severity::Severity;

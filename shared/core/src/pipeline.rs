@@ -1,7 +1,7 @@
 //! The one pipeline: fetch → decode → parse → features → score → findings → store
 //! → alert. Lambda handlers and the CLI differ only in the ports they pass in.
 
-pub use crate::alerting::{DeliveryError, DeliveryStats, deliver};
+pub use crate::alerting::{AlertPolicy, DeliveryError, DeliveryStats, deliver};
 use crate::decode::Limits;
 use crate::finding::Finding;
 use crate::ports::{
@@ -22,6 +22,8 @@ pub struct PipelineConfig {
     pub min_alert_severity: Severity,
     /// Keep every scored event in the report, not only findings (CLI `--all`).
     pub keep_all: bool,
+    /// Deduplication window and suppression entries.
+    pub alert_policy: AlertPolicy,
 }
 
 impl Default for PipelineConfig {
@@ -30,6 +32,7 @@ impl Default for PipelineConfig {
             limits: Limits::default(),
             min_alert_severity: Severity::Medium,
             keep_all: false,
+            alert_policy: AlertPolicy::default(),
         }
     }
 }
@@ -158,8 +161,8 @@ where
 
     let mut scorer = Scorer::new(&batch, model.as_deref(), cfg.keep_all);
     let mut delivery = DeliveryStats::default();
-    while let Some(chunk) = scorer.next_chunk() {
-        deliver(&chunk, ports.findings, ports.alerts, cfg, &mut delivery)
+    while let Some(mut chunk) = scorer.next_chunk() {
+        deliver(&mut chunk, ports.findings, ports.alerts, cfg, &mut delivery)
             .await
             .map_err(|e| port_err(e.stage)(e.source))?;
         each(&chunk);
@@ -173,6 +176,8 @@ where
         skipped: batch.skipped,
         findings: delivery.findings,
         alerts: delivery.alerts,
+        suppressed: delivery.suppressed,
+        deduplicated: delivery.deduplicated,
         model_version: model
             .as_deref()
             .map_or_else(|| "none".to_owned(), |m| m.version().to_owned()),
@@ -199,6 +204,8 @@ fn skipped_report(object: &ObjectRef, why: &'static str) -> Report {
             skipped: 0,
             findings: BTreeMap::new(),
             alerts: 0,
+            suppressed: 0,
+            deduplicated: 0,
             model_version: "none".to_owned(),
             duration_ms: 0,
         },

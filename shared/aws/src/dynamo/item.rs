@@ -4,7 +4,7 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::HashMap;
 use trailhound_core::ports::ObjectSummary;
-use trailhound_core::{Detection, Finding, Severity};
+use trailhound_core::{Detection, Finding, Severity, Triage};
 
 /// A DynamoDB item.
 pub type Item = HashMap<String, AttributeValue>;
@@ -72,6 +72,13 @@ pub(crate) fn finding_item(f: &Finding, expires_at: i64) -> Item {
         AttributeValue::L(f.reasons.iter().map(s).collect()),
     );
     put("model_version", s(&f.model_version));
+    if let Some(reason) = &f.triage.suppressed_by {
+        put("suppressed_by", s(reason));
+    }
+    if let Some(first) = &f.triage.duplicate_of {
+        put("duplicate_of", s(first));
+    }
+    put("repeats", AttributeValue::N(f.triage.repeats.to_string()));
     put("alerted", AttributeValue::Bool(false));
     put("expires_at", AttributeValue::N(expires_at.to_string()));
     match f.severity {
@@ -153,6 +160,14 @@ pub fn finding_from_item(item: &Item) -> Result<(Finding, bool), ItemError> {
         detections,
         reasons,
         model_version: get_s("model_version")?,
+        triage: Triage {
+            suppressed_by: get_s("suppressed_by").ok(),
+            duplicate_of: get_s("duplicate_of").ok(),
+            repeats: match item.get("repeats") {
+                Some(AttributeValue::N(v)) => v.parse().map_err(|_| err("repeats"))?,
+                _ => 0,
+            },
+        },
     };
     Ok((finding, alerted_of(item)))
 }
@@ -190,6 +205,14 @@ pub(crate) fn summary_item(sum: &ObjectSummary, processed_at: &str, expires_at: 
         (
             "alerts".to_owned(),
             AttributeValue::N(sum.alerts.to_string()),
+        ),
+        (
+            "suppressed".to_owned(),
+            AttributeValue::N(sum.suppressed.to_string()),
+        ),
+        (
+            "deduplicated".to_owned(),
+            AttributeValue::N(sum.deduplicated.to_string()),
         ),
         ("model_version".to_owned(), s(&sum.model_version)),
         (
@@ -257,6 +280,7 @@ mod tests {
             ],
             reasons: vec!["CloudTrail logging was stopped".into()],
             model_version: "cloudtrail-0a1b2c3d".into(),
+            triage: Triage::default(),
         }
     }
 
@@ -268,6 +292,21 @@ mod tests {
         assert_eq!(back, f);
         assert!(!alerted);
         assert_eq!(finding_id_of(&item), Some(f.finding_id.as_str()));
+    }
+
+    #[test]
+    fn triage_round_trips_and_items_written_before_it_still_read() {
+        let mut f = finding();
+        f.triage = Triage {
+            suppressed_by: Some("CI rotates keys".into()),
+            duplicate_of: Some("ffffffffffffffffffffffffffffffff".into()),
+            repeats: 0,
+        };
+        let item = finding_item(&f, 1_800_000_000);
+        assert_eq!(finding_from_item(&item).unwrap().0, f);
+        let mut old = finding_item(&finding(), 1_800_000_000);
+        old.remove("repeats");
+        assert_eq!(finding_from_item(&old).unwrap().0, finding());
     }
 
     #[test]
@@ -302,6 +341,8 @@ mod tests {
             skipped: 1,
             findings: [(Severity::High, 2)].into_iter().collect(),
             alerts: 2,
+            suppressed: 1,
+            deduplicated: 3,
             model_version: "none".into(),
             duration_ms: 5,
         };

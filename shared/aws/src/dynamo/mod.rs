@@ -9,8 +9,11 @@
 //! findings because it cannot be conditional: two writers would both report `New`
 //! and a late put could reset `alerted`. See `docs/aws.md`.
 
+mod dedup;
 pub mod item;
 mod table;
+
+pub use dedup::DEDUP_SET_CAP;
 
 pub use item::{Item, ItemError, finding_from_item};
 pub use table::{GSI_BY_SEVERITY_TIME, TTL_ATTRIBUTE, create_table};
@@ -27,7 +30,9 @@ use item::{alerted_of, finding_id_of, finding_item, finding_key, summary_item};
 use std::collections::{HashMap, HashSet};
 use std::time::{SystemTime, UNIX_EPOCH};
 use trailhound_core::Finding;
-use trailhound_core::ports::{FindingStore, ObjectSummary, PortError, StoreOutcome};
+use trailhound_core::ports::{
+    AlertClaim, ClaimHolder, FindingStore, ObjectSummary, PortError, StoreOutcome,
+};
 
 /// Keys per `BatchGetItem` call (DynamoDB's limit).
 pub const BATCH_GET_LIMIT: usize = 100;
@@ -359,5 +364,9 @@ impl FindingStore for DynamoFindingStore {
                 )
             })?;
         Ok(())
+    }
+
+    async fn claim_alert(&self, claim: &AlertClaim<'_>) -> Result<ClaimHolder, PortError> {
+        self.claim(claim).await
     }
 }

@@ -1,9 +1,10 @@
 //! In-memory fakes of the ports, for tests of the pipeline and of callers.
 
 use super::{
-    AlertSink, FindingStore, ModelSource, ObjectBody, ObjectRef, ObjectSource, ObjectSummary,
-    PortError, StoreOutcome,
+    AlertClaim, AlertSink, ClaimHolder, FindingStore, ModelSource, ObjectBody, ObjectRef,
+    ObjectSource, ObjectSummary, PortError, StoreOutcome,
 };
+use crate::alerting::ClaimLedger;
 use crate::finding::Finding;
 use crate::models::artifact::Model;
 use std::collections::HashMap;
@@ -54,6 +55,7 @@ impl ModelSource for InMemoryModelSource {
 pub struct InMemoryFindingStore {
     findings: Mutex<HashMap<String, (Finding, bool)>>,
     summaries: Mutex<Vec<ObjectSummary>>,
+    claims: ClaimLedger,
 }
 
 impl InMemoryFindingStore {
@@ -102,6 +104,14 @@ impl FindingStore for InMemoryFindingStore {
     async fn put_summary(&self, summary: &ObjectSummary) -> Result<(), PortError> {
         lock(&self.summaries).push(summary.clone());
         Ok(())
+    }
+
+    async fn claim_alert(&self, claim: &AlertClaim<'_>) -> Result<ClaimHolder, PortError> {
+        let holder = self.claims.claim(claim)?;
+        if let Some((f, _)) = lock(&self.findings).get_mut(&holder.first_finding_id) {
+            f.triage.repeats = f.triage.repeats.max(holder.repeats);
+        }
+        Ok(holder)
     }
 }
 

@@ -129,6 +129,13 @@ pub struct ObjectSummary {
     pub findings: BTreeMap<Severity, u64>,
     /// Alerts published by this run.
     pub alerts: u64,
+    /// Findings at or above the alert severity that a suppression entry held back.
+    #[serde(default)]
+    pub suppressed: u64,
+    /// Findings at or above the alert severity held back as repeats of an alert of
+    /// the same detection and principal in the same window.
+    #[serde(default)]
+    pub deduplicated: u64,
     /// Model version used, or `none`.
     pub model_version: String,
     /// Processing time in milliseconds.
@@ -153,6 +160,47 @@ pub trait FindingStore: Send + Sync {
         &self,
         summary: &ObjectSummary,
     ) -> impl Future<Output = Result<(), PortError>> + Send;
+    /// Claims the one alert of a deduplication window for the first of `finding_ids`,
+    /// unless another finding holds it already, and adds every id to the window's
+    /// set of hits. Idempotent and atomic under concurrent writers: claiming again
+    /// with the same ids changes nothing, and of two concurrent first claims one wins.
+    /// Stores also keep `repeats` up to date on the holder's stored finding.
+    ///
+    /// The default keeps no state: the first id holds the claim (no deduplication
+    /// across calls). Every adapter of the pipeline overrides it.
+    fn claim_alert(
+        &self,
+        claim: &AlertClaim<'_>,
+    ) -> impl Future<Output = Result<ClaimHolder, PortError>> + Send {
+        let holder = ClaimHolder {
+            first_finding_id: claim.finding_ids.first().cloned().unwrap_or_default(),
+            repeats: claim.finding_ids.len().saturating_sub(1) as u64,
+        };
+        std::future::ready(Ok(holder))
+    }
+}
+
+/// A claim of the alert of one deduplication window (see
+/// [`FindingStore::claim_alert`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AlertClaim<'a> {
+    /// The deduplication key (`<account>|<detection>|<principal>`).
+    pub key: &'a str,
+    /// Start of the window, epoch seconds (a multiple of `window_seconds`).
+    pub window_start: i64,
+    /// Length of the window in seconds.
+    pub window_seconds: u64,
+    /// The findings that hit the key in the window, in order; the first claims.
+    pub finding_ids: &'a [String],
+}
+
+/// Who holds the alert of a deduplication window, as the store answered a claim.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimHolder {
+    /// The finding that alerts for the window.
+    pub first_finding_id: String,
+    /// Distinct other findings that hit the window so far.
+    pub repeats: u64,
 }
 
 /// Publishes alerts for findings.

@@ -176,6 +176,7 @@ fn judge(
         detections,
         reasons,
         model_version: view.map_or("none", |v| v.model.version()).to_owned(),
+        triage: crate::finding::Triage::default(),
     })
 }
 
