@@ -7,6 +7,7 @@
 //! `agents`) and the S3 layout (`layout`).
 
 pub mod cloudtrail;
+pub mod net;
 
 mod agents;
 mod attacks_access;
