@@ -1,4 +1,5 @@
-//! The [`FindingStore`] on DynamoDB: one table, findings and object summaries.
+//! The [`FindingStore`] on DynamoDB: one table, findings, object summaries and
+//! deduplication claims (`dedup.rs`).
 //!
 //! Writes are idempotent and exact under concurrent writers: existing findings are
 //! read first (consistent `BatchGetItem`, 100 keys a call), and only the missing
