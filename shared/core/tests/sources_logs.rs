@@ -2,6 +2,8 @@
 //! events decoded, routed by log group or by content, and every message parsed by
 //! its source's parser.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::path::PathBuf;
 
 use trailhound_core::decode::Limits;

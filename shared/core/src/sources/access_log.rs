@@ -169,25 +169,42 @@ enum LatencyUnit {
 }
 
 fn parse_ip(s: &str) -> Result<IpAddr, AccessError> {
-    s.parse::<IpAddr>()
+    super::vpcflow::parse_ip(s)
         .map(|ip| ip.to_canonical())
-        .map_err(|_| AccessError::BadField { field: "remote" })
+        .ok_or(AccessError::BadField { field: "remote" })
 }
 
 fn dash(s: &str) -> Option<&str> {
     (s != "-" && !s.is_empty()).then_some(s)
 }
 
+/// Splits at the first `c` (ASCII), dropping it.
+fn cut(s: &str, c: u8) -> Option<(&str, &str)> {
+    let i = memchr::memchr(c, s.as_bytes())?;
+    Some((s.get(..i)?, s.get(i + 1..)?))
+}
+
+/// Splits at the first `"` followed by `next`, dropping the quote.
+fn cut_quote<'a>(s: &'a str, next: &[u8]) -> Option<(&'a str, &'a str)> {
+    let b = s.as_bytes();
+    memchr::memchr_iter(b'"', b)
+        .find(|&i| b[i + 1..].starts_with(next))
+        .and_then(|i| Some((s.get(..i)?, s.get(i + 1..)?)))
+}
+
 /// `REMOTE IDENT USER [TIME] "REQUEST" STATUS BYTES ["REFERRER" "UA"] [TRAILER…]`.
 fn parse_combined(line: &str, unit: LatencyUnit) -> Result<AccessRecord<'_>, AccessError> {
-    let (remote, rest) = line.split_once(' ').ok_or(AccessError::Shape)?;
-    let (_ident, rest) = rest.split_once(' ').ok_or(AccessError::Shape)?;
-    let (user, rest) = rest.split_once(" [").ok_or(AccessError::Shape)?;
-    let (time, rest) = rest.split_once("] \"").ok_or(AccessError::Shape)?;
+    let shape = || AccessError::Shape;
+    let (remote, rest) = cut(line, b' ').ok_or_else(shape)?;
+    let (_ident, rest) = cut(rest, b' ').ok_or_else(shape)?;
+    let (user, rest) = cut(rest, b'[').ok_or_else(shape)?;
+    let user = user.strip_suffix(' ').ok_or_else(shape)?;
+    let (time, rest) = cut(rest, b']').ok_or_else(shape)?;
+    let rest = rest.strip_prefix(" \"").ok_or_else(shape)?;
     let (request, rest) = split_request(rest)?;
-    let (status, rest) = rest.split_once(' ').unwrap_or((rest, ""));
-    let (bytes, rest) = rest.split_once(' ').unwrap_or((rest, ""));
-    if remote.contains(['"', '[']) || user.contains(' ') && !user.contains('"') {
+    let (status, rest) = cut(rest, b' ').unwrap_or((rest, ""));
+    let (bytes, rest) = cut(rest, b' ').unwrap_or((rest, ""));
+    if remote.contains(['"', '[']) || user.contains('"') {
         return Err(AccessError::Shape);
     }
     let remote = parse_ip(remote)?;
@@ -203,8 +220,8 @@ fn parse_combined(line: &str, unit: LatencyUnit) -> Result<AccessRecord<'_>, Acc
         None if rest.trim().is_empty() => ("-", "-", ""),
         None => return Err(AccessError::Shape),
         Some(r) => {
-            let (referrer, r) = r.split_once("\" \"").ok_or(AccessError::Shape)?;
-            let (ua, trailer) = r.split_once('"').ok_or(AccessError::Shape)?;
+            let (referrer, r) = cut_quote(r, b" \"").ok_or_else(shape)?;
+            let (ua, trailer) = cut(&r[2..], b'"').ok_or_else(shape)?;
             (referrer, ua, trailer)
         }
     };

@@ -388,30 +388,52 @@ impl FlowFormat {
         *self == Self::default_v2()
     }
 
-    /// Parses one line (a trailing `\r\n` is ignored). A line whose `log-status` is
+    /// Parses one line: fields separated by spaces, a trailing `\r\n` ignored. A line whose `log-status` is
     /// `NODATA` or `SKIPDATA` — or, in a format without `log-status`, whose addresses
     /// are both `-` — is [`FlowLine::NoData`] / [`FlowLine::SkipData`].
     pub fn parse_line<'a>(&self, line: &'a str) -> Result<FlowLine<'a>, FlowError> {
-        let mut rec = Partial::default();
-        let mut tokens = line.split_ascii_whitespace();
-        let mut n = 0;
-        for (&field, tok) in self.fields.iter().zip(tokens.by_ref()) {
-            n += 1;
-            rec.set(field, tok)?;
+        let mut rec = FlowRecord::empty();
+        let mut seen = 0u64;
+        let mut status = Status::Ok;
+        let mut toks = Tokens::new(line);
+        for (n, &field) in self.fields.iter().enumerate() {
+            let Some(tok) = toks.next() else {
+                return Err(FlowError::FieldCount {
+                    expected: self.fields.len(),
+                    found: n,
+                });
+            };
+            if tok == "-" {
+                continue;
+            }
+            seen |= bit(field);
+            set(&mut rec, &mut status, field, tok)?;
         }
-        if n < self.fields.len() || tokens.next().is_some() {
-            let found = if n < self.fields.len() { n } else { n + 1 };
+        if toks.next().is_some() {
             return Err(FlowError::FieldCount {
                 expected: self.fields.len(),
-                found,
+                found: self.fields.len() + 1,
             });
         }
-        match rec.status {
+        match status {
             Status::NoData => return Ok(FlowLine::NoData),
             Status::SkipData => return Ok(FlowLine::SkipData),
             Status::Ok => {}
         }
-        rec.finish()
+        let need = required_mask() & !(bit(FlowField::SrcPort) | bit(FlowField::DstPort));
+        if seen & need != need {
+            // A format without log-status still reports empty windows with `-`.
+            let core = bit(FlowField::SrcAddr) | bit(FlowField::DstAddr) | bit(FlowField::Action);
+            if seen & core == 0 {
+                return Ok(FlowLine::NoData);
+            }
+            let missing = REQUIRED
+                .iter()
+                .find(|f| seen & bit(**f) == 0 && need & bit(**f) != 0)
+                .map_or("srcaddr", |f| f.name());
+            return Err(FlowError::BadValue { field: missing });
+        }
+        Ok(FlowLine::Record(rec))
     }
 }
 
@@ -423,176 +445,212 @@ enum Status {
     SkipData,
 }
 
-/// A record being filled field by field.
-#[derive(Default)]
-struct Partial<'a> {
-    status: Status,
-    version: Option<u8>,
-    account_id: Option<&'a str>,
-    interface_id: Option<&'a str>,
-    src_addr: Option<IpAddr>,
-    dst_addr: Option<IpAddr>,
-    src_port: u16,
-    dst_port: u16,
-    protocol: Option<u8>,
-    packets: Option<u64>,
-    bytes: Option<u64>,
-    start: Option<i64>,
-    end: Option<i64>,
-    action: Option<Action>,
-    vpc_id: Option<&'a str>,
-    subnet_id: Option<&'a str>,
-    instance_id: Option<&'a str>,
-    tcp_flags: Option<u16>,
-    flow_type: Option<&'a str>,
-    pkt_src_addr: Option<IpAddr>,
-    pkt_dst_addr: Option<IpAddr>,
-    region: Option<&'a str>,
-    az_id: Option<&'a str>,
-    sublocation_type: Option<&'a str>,
-    sublocation_id: Option<&'a str>,
-    pkt_src_aws_service: Option<&'a str>,
-    pkt_dst_aws_service: Option<&'a str>,
-    flow_direction: Option<FlowDirection>,
-    traffic_path: Option<u8>,
+const fn bit(f: FlowField) -> u64 {
+    1 << (f as u64)
 }
 
-/// `None` for `-`, else the value parsed, else an error naming the field.
-fn opt<T: FromStr>(tok: &str, field: FlowField) -> Result<Option<T>, FlowError> {
-    if tok == "-" {
-        return Ok(None);
+const fn required_mask() -> u64 {
+    let mut m = 0;
+    let mut i = 0;
+    while i < REQUIRED.len() {
+        m |= bit(REQUIRED[i]);
+        i += 1;
     }
-    tok.parse().map(Some).map_err(|_| FlowError::BadValue {
-        field: field.name(),
-    })
+    m
 }
 
-fn need<T>(v: Option<T>, field: FlowField) -> Result<T, FlowError> {
-    v.ok_or(FlowError::BadValue {
-        field: field.name(),
-    })
-}
-
-fn text(tok: &str) -> Option<&str> {
-    (tok != "-").then_some(tok)
-}
-
-impl<'a> Partial<'a> {
-    fn set(&mut self, field: FlowField, tok: &'a str) -> Result<(), FlowError> {
-        use FlowField as F;
-        match field {
-            F::Version => self.version = opt(tok, field)?,
-            F::AccountId => self.account_id = text(tok),
-            F::InterfaceId => self.interface_id = text(tok),
-            F::SrcAddr => self.src_addr = opt(tok, field)?,
-            F::DstAddr => self.dst_addr = opt(tok, field)?,
-            F::SrcPort => self.src_port = opt(tok, field)?.unwrap_or(0),
-            F::DstPort => self.dst_port = opt(tok, field)?.unwrap_or(0),
-            F::Protocol => self.protocol = opt(tok, field)?,
-            F::Packets => self.packets = opt(tok, field)?,
-            F::Bytes => self.bytes = opt(tok, field)?,
-            F::Start => self.start = opt(tok, field)?,
-            F::End => self.end = opt(tok, field)?,
-            F::Action => {
-                self.action = match tok {
-                    "ACCEPT" => Some(Action::Accept),
-                    "REJECT" => Some(Action::Reject),
-                    "-" => None,
-                    _ => {
-                        return Err(FlowError::BadValue {
-                            field: field.name(),
-                        });
-                    }
-                }
-            }
-            F::LogStatus => {
-                self.status = match tok {
-                    "OK" | "-" => Status::Ok,
-                    "NODATA" => Status::NoData,
-                    "SKIPDATA" => Status::SkipData,
-                    _ => {
-                        return Err(FlowError::BadValue {
-                            field: field.name(),
-                        });
-                    }
-                }
-            }
-            F::VpcId => self.vpc_id = text(tok),
-            F::SubnetId => self.subnet_id = text(tok),
-            F::InstanceId => self.instance_id = text(tok),
-            F::TcpFlags => self.tcp_flags = opt(tok, field)?,
-            F::Type => self.flow_type = text(tok),
-            F::PktSrcAddr => self.pkt_src_addr = opt(tok, field)?,
-            F::PktDstAddr => self.pkt_dst_addr = opt(tok, field)?,
-            F::Region => self.region = text(tok),
-            F::AzId => self.az_id = text(tok),
-            F::SublocationType => self.sublocation_type = text(tok),
-            F::SublocationId => self.sublocation_id = text(tok),
-            F::PktSrcAwsService => self.pkt_src_aws_service = text(tok),
-            F::PktDstAwsService => self.pkt_dst_aws_service = text(tok),
-            F::FlowDirection => {
-                self.flow_direction = match tok {
-                    "ingress" => Some(FlowDirection::Ingress),
-                    "egress" => Some(FlowDirection::Egress),
-                    "-" => None,
-                    _ => {
-                        return Err(FlowError::BadValue {
-                            field: field.name(),
-                        });
-                    }
-                }
-            }
-            F::TrafficPath => self.traffic_path = opt(tok, field)?,
-            F::Ignored => {}
+/// Digits only, at most 19 of them (so no overflow).
+fn uint(tok: &str) -> Option<u64> {
+    let b = tok.as_bytes();
+    if b.is_empty() || b.len() > 19 {
+        return None;
+    }
+    let mut v = 0u64;
+    for &c in b {
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
         }
-        Ok(())
+        v = v * 10 + u64::from(d);
     }
+    Some(v)
+}
 
-    fn finish(self) -> Result<FlowLine<'a>, FlowError> {
-        let (Some(src_addr), Some(dst_addr)) = (self.src_addr, self.dst_addr) else {
-            // A format without log-status still reports empty windows with `-`.
-            if self.src_addr.is_none() && self.dst_addr.is_none() && self.action.is_none() {
-                return Ok(FlowLine::NoData);
+/// An IP address: dotted-quad IPv4 by hand in one pass (the common case), anything
+/// else through `std`.
+pub(crate) fn parse_ip(tok: &str) -> Option<IpAddr> {
+    let b = tok.as_bytes();
+    if b.len() > 15 || b.contains(&b':') {
+        return tok.parse().ok();
+    }
+    let mut octets = [0u8; 4];
+    let (mut k, mut v, mut digits) = (0usize, 0u32, 0u32);
+    for &c in b {
+        if c == b'.' {
+            if digits == 0 || k == 3 {
+                return None;
             }
-            let field = if self.src_addr.is_none() {
-                FlowField::SrcAddr
-            } else {
-                FlowField::DstAddr
-            };
-            return Err(FlowError::BadValue {
-                field: field.name(),
-            });
-        };
-        Ok(FlowLine::Record(FlowRecord {
-            version: self.version,
-            account_id: self.account_id,
-            interface_id: self.interface_id,
-            src_addr,
-            dst_addr,
-            src_port: self.src_port,
-            dst_port: self.dst_port,
-            protocol: need(self.protocol, FlowField::Protocol)?,
-            packets: need(self.packets, FlowField::Packets)?,
-            bytes: need(self.bytes, FlowField::Bytes)?,
-            start: need(self.start, FlowField::Start)?,
-            end: need(self.end, FlowField::End)?,
-            action: need(self.action, FlowField::Action)?,
-            vpc_id: self.vpc_id,
-            subnet_id: self.subnet_id,
-            instance_id: self.instance_id,
-            tcp_flags: self.tcp_flags,
-            flow_type: self.flow_type,
-            pkt_src_addr: self.pkt_src_addr,
-            pkt_dst_addr: self.pkt_dst_addr,
-            region: self.region,
-            az_id: self.az_id,
-            sublocation_type: self.sublocation_type,
-            sublocation_id: self.sublocation_id,
-            pkt_src_aws_service: self.pkt_src_aws_service,
-            pkt_dst_aws_service: self.pkt_dst_aws_service,
-            flow_direction: self.flow_direction,
-            traffic_path: self.traffic_path,
-        }))
+            octets[k] = u8::try_from(v).ok()?;
+            (k, v, digits) = (k + 1, 0, 0);
+        } else {
+            let d = c.wrapping_sub(b'0');
+            if d > 9 || digits == 3 {
+                return None;
+            }
+            v = v * 10 + u32::from(d);
+            digits += 1;
+        }
+    }
+    if k != 3 || digits == 0 {
+        return None;
+    }
+    octets[3] = u8::try_from(v).ok()?;
+    Some(IpAddr::from(octets))
+}
+
+/// Whitespace-separated tokens of a line, found in one pass over the bytes (runs
+/// of spaces count as one; a trailing `\r\n` is ignored).
+struct Tokens<'a> {
+    line: &'a str,
+    pos: usize,
+}
+
+impl<'a> Tokens<'a> {
+    fn new(line: &'a str) -> Self {
+        Self { line, pos: 0 }
+    }
+}
+
+impl<'a> Iterator for Tokens<'a> {
+    type Item = &'a str;
+    fn next(&mut self) -> Option<&'a str> {
+        let b = self.line.as_bytes();
+        let mut i = self.pos;
+        while i < b.len() && b[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        if i == b.len() {
+            self.pos = i;
+            return None;
+        }
+        let start = i;
+        while i < b.len() && !b[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        self.pos = i;
+        // Both ends sit next to ASCII bytes (or the ends of the line): char boundaries.
+        self.line.get(start..i)
+    }
+}
+
+fn bad(field: FlowField) -> FlowError {
+    FlowError::BadValue {
+        field: field.name(),
+    }
+}
+
+fn num<T: TryFrom<u64>>(tok: &str, field: FlowField) -> Result<T, FlowError> {
+    uint(tok)
+        .and_then(|v| T::try_from(v).ok())
+        .ok_or_else(|| bad(field))
+}
+
+/// Stores one field that is not `-`.
+fn set<'a>(
+    rec: &mut FlowRecord<'a>,
+    status: &mut Status,
+    field: FlowField,
+    tok: &'a str,
+) -> Result<(), FlowError> {
+    use FlowField as F;
+    match field {
+        F::Version => rec.version = Some(num(tok, field)?),
+        F::AccountId => rec.account_id = Some(tok),
+        F::InterfaceId => rec.interface_id = Some(tok),
+        F::SrcAddr => rec.src_addr = parse_ip(tok).ok_or_else(|| bad(field))?,
+        F::DstAddr => rec.dst_addr = parse_ip(tok).ok_or_else(|| bad(field))?,
+        F::SrcPort => rec.src_port = num(tok, field)?,
+        F::DstPort => rec.dst_port = num(tok, field)?,
+        F::Protocol => rec.protocol = num(tok, field)?,
+        F::Packets => rec.packets = num(tok, field)?,
+        F::Bytes => rec.bytes = num(tok, field)?,
+        F::Start => rec.start = num(tok, field)?,
+        F::End => rec.end = num(tok, field)?,
+        F::Action => {
+            rec.action = match tok {
+                "ACCEPT" => Action::Accept,
+                "REJECT" => Action::Reject,
+                _ => return Err(bad(field)),
+            }
+        }
+        F::LogStatus => {
+            *status = match tok {
+                "OK" => Status::Ok,
+                "NODATA" => Status::NoData,
+                "SKIPDATA" => Status::SkipData,
+                _ => return Err(bad(field)),
+            }
+        }
+        F::VpcId => rec.vpc_id = Some(tok),
+        F::SubnetId => rec.subnet_id = Some(tok),
+        F::InstanceId => rec.instance_id = Some(tok),
+        F::TcpFlags => rec.tcp_flags = Some(num(tok, field)?),
+        F::Type => rec.flow_type = Some(tok),
+        F::PktSrcAddr => rec.pkt_src_addr = Some(parse_ip(tok).ok_or_else(|| bad(field))?),
+        F::PktDstAddr => rec.pkt_dst_addr = Some(parse_ip(tok).ok_or_else(|| bad(field))?),
+        F::Region => rec.region = Some(tok),
+        F::AzId => rec.az_id = Some(tok),
+        F::SublocationType => rec.sublocation_type = Some(tok),
+        F::SublocationId => rec.sublocation_id = Some(tok),
+        F::PktSrcAwsService => rec.pkt_src_aws_service = Some(tok),
+        F::PktDstAwsService => rec.pkt_dst_aws_service = Some(tok),
+        F::FlowDirection => {
+            rec.flow_direction = Some(match tok {
+                "ingress" => FlowDirection::Ingress,
+                "egress" => FlowDirection::Egress,
+                _ => return Err(bad(field)),
+            })
+        }
+        F::TrafficPath => rec.traffic_path = Some(num(tok, field)?),
+        F::Ignored => {}
+    }
+    Ok(())
+}
+
+impl FlowRecord<'_> {
+    /// A record with every field unset, filled in by [`set`].
+    fn empty() -> Self {
+        let zero = IpAddr::from([0u8; 4]);
+        Self {
+            version: None,
+            account_id: None,
+            interface_id: None,
+            src_addr: zero,
+            dst_addr: zero,
+            src_port: 0,
+            dst_port: 0,
+            protocol: 0,
+            packets: 0,
+            bytes: 0,
+            start: 0,
+            end: 0,
+            action: Action::Accept,
+            vpc_id: None,
+            subnet_id: None,
+            instance_id: None,
+            tcp_flags: None,
+            flow_type: None,
+            pkt_src_addr: None,
+            pkt_dst_addr: None,
+            region: None,
+            az_id: None,
+            sublocation_type: None,
+            sublocation_id: None,
+            pkt_src_aws_service: None,
+            pkt_dst_aws_service: None,
+            flow_direction: None,
+            traffic_path: None,
+        }
     }
 }
 

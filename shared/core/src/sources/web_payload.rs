@@ -9,7 +9,7 @@
 //! matches nothing costs one pass per field and no allocation (fields longer than
 //! 4 KiB that need decoding are the exception).
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use std::sync::LazyLock;
 
 /// One payload detection.
@@ -314,6 +314,7 @@ static AUTOMATON: LazyLock<Option<AhoCorasick>> = LazyLock::new(|| {
     AhoCorasickBuilder::new()
         .ascii_case_insensitive(true)
         .match_kind(MatchKind::Standard)
+        .kind(Some(AhoCorasickKind::DFA))
         .build(PATTERNS.iter().map(|(p, _, _)| p))
         .ok()
 });
