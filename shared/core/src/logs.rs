@@ -40,22 +40,22 @@ pub struct LogsConfig {
 }
 
 /// One model source per log source: the Lambda holds three S3 model sources, the
-/// CLI three files (or none).
+/// CLI one file for all three (each scorer ignores a model of another source).
 #[derive(Debug)]
-pub struct ModelSet<C, V, W> {
+pub struct ModelSet<'a, C, V, W> {
     /// CloudTrail delivered through CloudWatch Logs.
-    pub cloudtrail: C,
+    pub cloudtrail: &'a C,
     /// VPC Flow Logs.
-    pub vpcflow: V,
+    pub vpcflow: &'a V,
     /// Web access logs.
-    pub access_log: W,
+    pub access_log: &'a W,
 }
 
 /// The ports one run uses.
 #[derive(Debug)]
 pub struct LogsPorts<'a, C, V, W, F, A> {
     /// Models per source.
-    pub models: &'a ModelSet<C, V, W>,
+    pub models: &'a ModelSet<'a, C, V, W>,
     /// Where findings are stored.
     pub findings: &'a F,
     /// Where alerts go.
