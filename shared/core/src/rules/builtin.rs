@@ -1,10 +1,17 @@
 //! The built-in CloudTrail rule pack: one entry per dangerous action, each with an
-//! id, a title, a base severity score and its MITRE ATT&CK technique (ATT&CK v16).
-//! A rule fires on the event alone; the scorer combines it with the model's view.
+//! id, a title, a base severity score and its MITRE ATT&CK technique (checked
+//! against ATT&CK v16.1). A rule fires on the event alone; the scorer combines it
+//! with the model's view. Each rule has a matching and a non-matching real-shaped
+//! record under `rules/tests/<rule id>/` (see [`super::check`]). Threshold rules
+//! (brute force, harvesting, mass deletion) are Sigma correlation rules in
+//! `rules/sigma/builtin/`.
 
 use crate::sources::cloudtrail::IdentityType;
 use rustc_hash::FxHashMap;
 use std::sync::OnceLock;
+
+/// The ATT&CK version the techniques of this pack were checked against.
+pub const ATTACK_VERSION: &str = "16.1";
 
 /// What a rule sees of an event.
 #[derive(Debug, Clone, Copy)]
@@ -36,6 +43,8 @@ pub struct RuleDef {
     pub title: &'static str,
     /// MITRE ATT&CK technique id.
     pub technique: &'static str,
+    /// The ATT&CK version `technique` was checked against.
+    pub attack_version: &'static str,
     /// Severity score (1.0–10.0) when the call succeeded.
     pub severity: f64,
     /// The `eventName`s it looks at (empty: looks at every event).
@@ -271,6 +280,7 @@ static RULES: &[RuleDef] = &[
         id: "ct.cloudtrail.stop_logging",
         title: "CloudTrail logging stopped",
         technique: "T1562.008",
+        attack_version: ATTACK_VERSION,
         severity: 9.2,
         names: &["StopLogging"],
         matches: always,
@@ -279,6 +289,7 @@ static RULES: &[RuleDef] = &[
         id: "ct.cloudtrail.delete_trail",
         title: "CloudTrail trail deleted",
         technique: "T1562.008",
+        attack_version: ATTACK_VERSION,
         severity: 9.2,
         names: &["DeleteTrail"],
         matches: always,
@@ -287,6 +298,7 @@ static RULES: &[RuleDef] = &[
         id: "ct.cloudtrail.selectors_weakened",
         title: "CloudTrail event selectors weakened",
         technique: "T1562.008",
+        attack_version: ATTACK_VERSION,
         severity: 8.0,
         names: &["PutEventSelectors", "PutAdvancedEventSelectors"],
         matches: selectors_weakened,
@@ -295,6 +307,7 @@ static RULES: &[RuleDef] = &[
         id: "ct.guardduty.disabled",
         title: "GuardDuty detector deleted or disabled",
         technique: "T1562.001",
+        attack_version: ATTACK_VERSION,
         severity: 8.8,
         names: &[
             "DeleteDetector",
@@ -308,6 +321,7 @@ static RULES: &[RuleDef] = &[
         id: "ct.config.stopped",
         title: "AWS Config recording stopped or deleted",
         technique: "T1562.001",
+        attack_version: ATTACK_VERSION,
         severity: 8.0,
         names: &[
             "StopConfigurationRecorder",
@@ -320,11 +334,13 @@ static RULES: &[RuleDef] = &[
         id: "ct.logs.flow_or_dns_logs_deleted",
         title: "VPC flow logs or DNS query logging removed",
         technique: "T1562.008",
+        attack_version: ATTACK_VERSION,
         severity: 7.5,
         names: &[
             "DeleteFlowLogs",
             "DeleteResolverQueryLogConfig",
             "DisassociateResolverQueryLogConfig",
+            "DeleteQueryLoggingConfig",
         ],
         matches: always,
     },
@@ -332,6 +348,7 @@ static RULES: &[RuleDef] = &[
         id: "ct.iam.access_key_other_user",
         title: "Access key created for another user",
         technique: "T1098.001",
+        attack_version: ATTACK_VERSION,
         severity: 7.5,
         names: &["CreateAccessKey"],
         matches: targets_other_user,
@@ -340,6 +357,7 @@ static RULES: &[RuleDef] = &[
         id: "ct.iam.login_profile_other_user",
         title: "Console password set for another user",
         technique: "T1098.001",
+        attack_version: ATTACK_VERSION,
         severity: 7.5,
         names: &["CreateLoginProfile", "UpdateLoginProfile"],
         matches: targets_other_user,
@@ -348,6 +366,7 @@ static RULES: &[RuleDef] = &[
         id: "ct.iam.admin_policy_attached",
         title: "Administrator policy attached",
         technique: "T1098.003",
+        attack_version: ATTACK_VERSION,
         severity: 7.5,
         names: &[
             "AttachUserPolicy",
@@ -363,6 +382,7 @@ static RULES: &[RuleDef] = &[
         id: "ct.iam.role_trust_public",
         title: "Role trust policy opened to everyone",
         technique: "T1098.003",
+        attack_version: ATTACK_VERSION,
         severity: 8.5,
         names: &["UpdateAssumeRolePolicy"],
         matches: trust_everyone,
@@ -371,6 +391,7 @@ static RULES: &[RuleDef] = &[
         id: "ct.iam.role_trust_other_account",
         title: "Role trust policy opened to another account",
         technique: "T1098.003",
+        attack_version: ATTACK_VERSION,
         severity: 6.0,
         names: &["UpdateAssumeRolePolicy"],
         matches: trust_other_account,
@@ -379,6 +400,7 @@ static RULES: &[RuleDef] = &[
         id: "ct.iam.role_trust_changed",
         title: "Role trust policy changed",
         technique: "T1098.003",
+        attack_version: ATTACK_VERSION,
         severity: 3.0,
         names: &["UpdateAssumeRolePolicy"],
         matches: always,
@@ -387,6 +409,7 @@ static RULES: &[RuleDef] = &[
         id: "ct.iam.user_created",
         title: "IAM user created",
         technique: "T1136.003",
+        attack_version: ATTACK_VERSION,
         severity: 3.0,
         names: &["CreateUser"],
         matches: always,
@@ -395,6 +418,7 @@ static RULES: &[RuleDef] = &[
         id: "ct.iam.mfa_removed",
         title: "MFA device deactivated",
         technique: "T1556.006",
+        attack_version: ATTACK_VERSION,
         severity: 6.0,
         names: &["DeactivateMFADevice", "DeleteVirtualMFADevice"],
         matches: always,
@@ -403,6 +427,7 @@ static RULES: &[RuleDef] = &[
         id: "ct.lambda.public",
         title: "Lambda function made public",
         technique: "T1546",
+        attack_version: ATTACK_VERSION,
         severity: 8.0,
         names: &[
             "AddPermission20150331",
@@ -415,6 +440,7 @@ static RULES: &[RuleDef] = &[
         id: "ct.lambda.url_without_auth",
         title: "Lambda function URL without authentication",
         technique: "T1546",
+        attack_version: ATTACK_VERSION,
         severity: 7.0,
         names: &[
             "CreateFunctionUrlConfig20211031",
@@ -427,6 +453,7 @@ static RULES: &[RuleDef] = &[
         id: "ct.exposure.snapshot_public",
         title: "Snapshot or image made public",
         technique: "T1537",
+        attack_version: ATTACK_VERSION,
         severity: 8.5,
         names: &[
             "ModifySnapshotAttribute",
@@ -440,6 +467,7 @@ static RULES: &[RuleDef] = &[
         id: "ct.exposure.snapshot_shared",
         title: "Snapshot or image shared with another account",
         technique: "T1537",
+        attack_version: ATTACK_VERSION,
         severity: 6.5,
         names: &[
             "ModifySnapshotAttribute",
@@ -453,6 +481,7 @@ static RULES: &[RuleDef] = &[
         id: "ct.s3.bucket_public",
         title: "S3 bucket opened to the public",
         technique: "T1530",
+        attack_version: ATTACK_VERSION,
         severity: 8.0,
         names: &["PutBucketAcl", "PutBucketPolicy", "PutObjectAcl"],
         matches: public_policy,
@@ -461,6 +490,7 @@ static RULES: &[RuleDef] = &[
         id: "ct.s3.public_access_block_removed",
         title: "S3 public access block removed",
         technique: "T1530",
+        attack_version: ATTACK_VERSION,
         severity: 7.0,
         names: &[
             "DeleteBucketPublicAccessBlock",
@@ -474,6 +504,7 @@ static RULES: &[RuleDef] = &[
         id: "ct.s3.replication_set",
         title: "S3 bucket replication configured",
         technique: "T1537",
+        attack_version: ATTACK_VERSION,
         severity: 5.0,
         names: &["PutBucketReplication"],
         matches: always,
@@ -482,6 +513,7 @@ static RULES: &[RuleDef] = &[
         id: "ct.ec2.sg_open_world",
         title: "Security group opened to the world",
         technique: "T1562.007",
+        attack_version: ATTACK_VERSION,
         severity: 6.5,
         names: &["AuthorizeSecurityGroupIngress"],
         matches: open_to_world,
@@ -490,6 +522,7 @@ static RULES: &[RuleDef] = &[
         id: "ct.kms.key_deletion",
         title: "KMS key scheduled for deletion or disabled",
         technique: "T1485",
+        attack_version: ATTACK_VERSION,
         severity: 7.5,
         names: &["ScheduleKeyDeletion", "DisableKey"],
         matches: always,
@@ -497,7 +530,8 @@ static RULES: &[RuleDef] = &[
     RuleDef {
         id: "ct.org.leave",
         title: "Account left the AWS Organization",
-        technique: "T1562",
+        technique: "T1666",
+        attack_version: ATTACK_VERSION,
         severity: 9.0,
         names: &["LeaveOrganization"],
         matches: always,
@@ -506,6 +540,7 @@ static RULES: &[RuleDef] = &[
         id: "ct.signin.console_no_mfa",
         title: "Console login without MFA",
         technique: "T1078.004",
+        attack_version: ATTACK_VERSION,
         severity: 3.5,
         names: &["ConsoleLogin"],
         matches: console_without_mfa,
@@ -514,6 +549,7 @@ static RULES: &[RuleDef] = &[
         id: "ct.root.usage",
         title: "Root account used",
         technique: "T1078.004",
+        attack_version: ATTACK_VERSION,
         severity: 8.0,
         names: &[],
         matches: root_identity,
@@ -571,6 +607,40 @@ pub fn evaluate(input: &RuleInput<'_>) -> Option<u16> {
             let sb = rule(b).map_or(0.0, |r| r.severity);
             sa.total_cmp(&sb)
         })
+}
+
+/// Ids of every built-in rule that matches one CloudTrail record (not only the
+/// most severe, as the parser keeps): for rule tests and `rules test`.
+pub fn matching(record_json: &[u8]) -> Result<Vec<&'static str>, serde_json::Error> {
+    // Rules read raw request JSON as CloudTrail writes it: compact.
+    let value: serde_json::Value = serde_json::from_slice(record_json)?;
+    let compact = serde_json::to_vec(&value)?;
+    let r = crate::sources::cloudtrail::record::parse(&compact)?;
+    let id = r.user_identity.as_ref();
+    let identity = IdentityType::parse(id.and_then(|i| i.kind.as_deref()));
+    let input = RuleInput {
+        source: &r.event_source,
+        name: &r.event_name,
+        identity,
+        caller_user: match identity {
+            IdentityType::IamUser => id.and_then(|i| i.user_name.as_deref()),
+            _ => None,
+        },
+        request: r.request_parameters.map(|v| v.get()),
+        response: r.response_elements.map(|v| v.get()),
+        additional: r.additional_event_data.map(|v| v.get()),
+        account: r
+            .recipient_account_id
+            .as_deref()
+            .or_else(|| id.and_then(|i| i.account_id.as_deref()))
+            .unwrap_or(""),
+    };
+    Ok(RULES
+        .iter()
+        .filter(|rule| rule.names.is_empty() || rule.names.contains(&input.name))
+        .filter(|rule| (rule.matches)(&input))
+        .map(|rule| rule.id)
+        .collect())
 }
 
 #[cfg(test)]
