@@ -43,6 +43,12 @@ pub enum CwlError {
         /// The cap in force.
         cap: u64,
     },
+    /// The payload is not UTF-8 text.
+    #[error("payload is not UTF-8 (invalid byte at offset {offset})")]
+    NotUtf8 {
+        /// Offset of the first invalid byte.
+        offset: usize,
+    },
     /// The payload is not a subscription message (not JSON, truncated, a field
     /// missing or of the wrong type, an unknown `messageType`).
     #[error("payload is not a CloudWatch Logs subscription message (line {line}, column {column})")]
@@ -145,7 +151,12 @@ impl Payload {
 
     /// Parses the payload, borrowing its strings.
     pub fn parse(&self) -> Result<Subscription<'_>, CwlError> {
-        serde_json::from_slice(&self.json).map_err(|e| CwlError::not_subscription(&e))
+        // One UTF-8 check of the whole payload is cheaper than serde_json's check of
+        // every string it borrows.
+        let text = std::str::from_utf8(&self.json).map_err(|e| CwlError::NotUtf8 {
+            offset: e.valid_up_to(),
+        })?;
+        serde_json::from_str(text).map_err(|e| CwlError::not_subscription(&e))
     }
 }
 
@@ -551,10 +562,21 @@ mod tests {
     }
 
     #[test]
+    fn refuses_a_payload_that_is_not_utf8() {
+        let mut bytes = DATA.as_bytes().to_vec();
+        bytes[40] = 0xff;
+        let p = decode_lambda_event(&event(&bytes), &Limits::default()).unwrap();
+        match p.parse() {
+            Err(CwlError::NotUtf8 { offset }) => assert_eq!(offset, 40),
+            other => panic!("expected NotUtf8, got {other:?}"),
+        }
+    }
+
+    #[test]
     fn stops_a_decompression_bomb_at_the_cap() {
-        // 64 MiB of spaces after a valid prefix gzip to about 64 KiB.
+        // 16 MiB of one letter after a valid prefix gzip to about 16 KiB.
         let mut bomb = br#"{"messageType":"DATA_MESSAGE","owner":"1","logGroup":"g","logStream":"s","logEvents":[{"id":"1","timestamp":1,"message":""#.to_vec();
-        bomb.resize(64 << 20, b'A');
+        bomb.resize(16 << 20, b'A');
         let ev = event(&bomb);
         assert!(ev.len() < 1 << 20, "the event itself is small");
         let limits = Limits {
