@@ -203,3 +203,40 @@ fn unknown_formats_resolve_to_none() {
         assert_eq!(map.resolve("/aws/lambda/orders", sample), None, "{sample}");
     }
 }
+
+#[test]
+fn readme_documents_every_payload_rule_and_flow_field() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
+    let section = readme
+        .split("## Log sources: CloudWatch Logs subscriptions")
+        .nth(1)
+        .expect("README has the log sources section");
+    for r in &web_payload::RULES {
+        assert!(
+            section.contains(&format!("| `{}` |", r.id)),
+            "README lacks rule {}",
+            r.id
+        );
+        assert!(
+            section.contains(r.technique),
+            "README lacks {} of {}",
+            r.technique,
+            r.id
+        );
+    }
+    let v5 = FlowFormat::parse(text("vpcflow/custom-v5.format").trim()).unwrap();
+    for f in v5.fields() {
+        assert!(
+            section.contains(&format!("`{}`", f.name())),
+            "README lacks flow field {}",
+            f.name()
+        );
+    }
+    for name in ["nginx", "morgan", "morgan-json", "auto"] {
+        assert!(
+            section.contains(&format!("`{name}`")),
+            "README lacks access format {name}"
+        );
+    }
+}
