@@ -12,10 +12,13 @@ pub use classify::{ErrorClass, IdentityType, IpClass, UaFamily, network_of};
 use crate::decode::{self, DecodeError, Limits};
 use crate::intern::{Interner, Sym};
 use crate::rules::builtin::{self, RuleInput};
+use crate::rules::sigma::{CorrelationHit, RuleSet, SigmaRule};
 use crate::timefmt;
 use record::RawRecord;
+use rustc_hash::FxHashMap;
 use split::{RecordSplitter, SplitError};
 use std::io::Read;
+use std::sync::Arc;
 
 /// Name of this source in findings.
 pub const SOURCE: &str = "cloudtrail";
@@ -61,6 +64,15 @@ pub struct CtEvent {
     pub login_failed: bool,
     /// Index of the most severe built-in rule that matched.
     pub rule: Option<u16>,
+    /// The alerting Sigma rules that matched (see [`CtBatch::sigma_rules`]).
+    pub sigma: SigmaSpan,
+}
+
+/// Where an event's Sigma hits are in [`CtBatch::sigma_hits`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SigmaSpan {
+    start: u32,
+    len: u16,
 }
 
 /// The events of one file (or payload) with their strings.
@@ -74,7 +86,15 @@ pub struct CtBatch {
     pub skipped: u64,
     /// Decompressed bytes read.
     pub bytes: u64,
+    /// Sigma rule indices of all events' hits (events point in with a [`SigmaSpan`]).
+    pub sigma_hits: Vec<u16>,
+    /// Sigma thresholds reached while parsing: (index of the event that reached
+    /// it, the hit).
+    pub correlations: Vec<(usize, CorrelationHit)>,
     ua_cache: Vec<Option<UaFamily>>,
+    sigma: Option<Arc<RuleSet>>,
+    /// Candidate Sigma rules per (`eventSource`, `eventName`) of this batch.
+    sigma_candidates: FxHashMap<(Sym, Sym), Box<[u16]>>,
 }
 
 /// Why a CloudTrail file could not be read. A file error fails only that file.
@@ -124,7 +144,17 @@ impl CtBatch {
     /// Reads a whole CloudTrail log file (gzip or plain) from `body`.
     /// A malformed record is skipped and counted; a malformed file is an error.
     pub fn read<R: Read>(body: R, limits: &Limits) -> Result<Self, CloudTrailError> {
-        let mut batch = Self::default();
+        Self::read_with(body, limits, None)
+    }
+
+    /// Like [`CtBatch::read`], evaluating a Sigma rule set on every event too
+    /// (its correlation state carries over from batch to batch).
+    pub fn read_with<R: Read>(
+        body: R,
+        limits: &Limits,
+        rules: Option<Arc<RuleSet>>,
+    ) -> Result<Self, CloudTrailError> {
+        let mut batch = Self::with_rules(rules);
         let reader = decode::open(body, limits.max_decompressed_bytes)?;
         let mut split = RecordSplitter::new(reader, limits.max_record_bytes);
         while let Some(raw) = split.next_record()? {
@@ -136,11 +166,22 @@ impl CtBatch {
         Ok(batch)
     }
 
+    /// An empty batch whose [`CtBatch::push_json`] evaluates these Sigma rules.
+    pub fn with_rules(rules: Option<Arc<RuleSet>>) -> Self {
+        Self {
+            sigma: rules.filter(|r| !r.is_empty()),
+            ..Self::default()
+        }
+    }
+
     /// Parses one record's JSON and appends it.
     pub fn push_json(&mut self, json: &[u8]) -> Result<(), serde_json::Error> {
         let rec = record::parse(json)?;
         match self.normalise(&rec) {
-            Some(ev) => {
+            Some(mut ev) => {
+                if self.sigma.is_some() {
+                    ev.sigma = self.apply_sigma(json, &ev);
+                }
                 self.events.push(ev);
                 Ok(())
             }
@@ -236,7 +277,57 @@ impl CtBatch {
             console: console_login || ua == UaFamily::Console,
             login_failed,
             rule,
+            sigma: SigmaSpan::default(),
         })
+    }
+
+    /// Runs the Sigma rules that can match this event's source and name; the
+    /// record is parsed into a generic JSON value only when there are some.
+    fn apply_sigma(&mut self, json: &[u8], ev: &CtEvent) -> SigmaSpan {
+        let Some(rules) = self.sigma.clone() else {
+            return SigmaSpan::default();
+        };
+        let key = (ev.source, ev.name);
+        if !self.sigma_candidates.contains_key(&key) {
+            let c = rules.candidates(self.str(ev.source), self.str(ev.name));
+            self.sigma_candidates.insert(key, c.into_boxed_slice());
+        }
+        let candidates = self.sigma_candidates.get(&key).map_or(&[][..], |c| &c[..]);
+        if candidates.is_empty() {
+            return SigmaSpan::default();
+        }
+        let Ok(value) = serde_json::from_slice::<serde_json::Value>(json) else {
+            return SigmaSpan::default();
+        };
+        let hits = rules.evaluate(candidates, &value, ev.time);
+        let index = self.events.len();
+        self.correlations
+            .extend(hits.correlations.into_iter().map(|h| (index, h)));
+        let (Ok(start), Ok(len)) = (
+            u32::try_from(self.sigma_hits.len()),
+            u16::try_from(hits.rules.len()),
+        ) else {
+            return SigmaSpan::default();
+        };
+        self.sigma_hits.extend(hits.rules);
+        SigmaSpan { start, len }
+    }
+
+    /// The alerting Sigma rules that matched an event.
+    pub fn sigma_rules<'b>(&'b self, e: &CtEvent) -> impl Iterator<Item = &'b SigmaRule> + 'b {
+        let start = e.sigma.start as usize;
+        let hits = self
+            .sigma_hits
+            .get(start..start + usize::from(e.sigma.len))
+            .unwrap_or(&[]);
+        hits.iter()
+            .filter_map(move |&i| self.sigma.as_ref().and_then(|r| r.rule(i)))
+            .map(|r| &**r)
+    }
+
+    /// The rule set this batch was read with, if any.
+    pub fn rule_set(&self) -> Option<&Arc<RuleSet>> {
+        self.sigma.as_ref()
     }
 
     /// The string of a symbol of this batch.
