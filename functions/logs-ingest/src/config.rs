@@ -1,0 +1,236 @@
+//! The function's configuration, read once at cold start from the environment.
+//! Every missing or invalid variable is listed in one error.
+
+use std::fmt;
+use std::time::Duration;
+use trailhound_core::Severity;
+use trailhound_core::decode::{DEFAULT_MAX_DECOMPRESSED_BYTES, Limits};
+use trailhound_core::logs::LogsConfig;
+use trailhound_core::pipeline::PipelineConfig;
+use trailhound_core::sources::cwl::SourceMap;
+
+/// Where each source's model is read from when `MODEL_KEY` is not set; `{source}`
+/// becomes `cloudtrail`, `vpcflow` or `access_log`.
+pub const DEFAULT_MODEL_KEY: &str = "models/{source}/model.bin";
+
+/// The validated configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// `FINDINGS_TABLE`: the DynamoDB table of findings and summaries.
+    pub findings_table: String,
+    /// `ALERTS_TOPIC_ARN`: the SNS topic alerts go to.
+    pub alerts_topic_arn: String,
+    /// `MODEL_BUCKET`: the bucket holding the model artifacts.
+    pub model_bucket: String,
+    /// `MODEL_KEY`: the key pattern of the model artifacts, with `{source}`.
+    pub model_key: String,
+    /// `LOG_GROUP_SOURCES`: log group patterns and the source of each
+    /// (`/vpc/flow*=vpcflow,/nginx/*=access_log:nginx`, a custom flow log format as
+    /// `PATTERN=vpcflow:${version} ${srcaddr} …`); empty means content sniffing only.
+    pub log_group_sources: SourceMap,
+    /// `MIN_ALERT_SEVERITY`: alerts go out at or above this severity.
+    pub min_alert_severity: Severity,
+    /// `MAX_DECOMPRESSED_BYTES`: the cap on one payload's decompressed size.
+    pub max_decompressed_bytes: u64,
+    /// `MODEL_REFRESH_SECONDS`: how often each model's ETag is revalidated.
+    pub model_refresh: Duration,
+    /// `FINDING_TTL_DAYS`: how long findings and summaries are kept.
+    pub finding_ttl_days: u32,
+}
+
+/// Every problem found in the environment, listed together.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct ConfigError {
+    /// One line per missing or invalid variable.
+    pub problems: Vec<String>,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid configuration: {}", self.problems.join("; "))
+    }
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads variables through `get` (tests pass a map).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| {
+            get(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let mut problems = Vec::new();
+        let mut required = |name: &str| {
+            get(name).unwrap_or_else(|| {
+                problems.push(format!("{name} is not set"));
+                String::new()
+            })
+        };
+        let findings_table = required("FINDINGS_TABLE");
+        let alerts_topic_arn = required("ALERTS_TOPIC_ARN");
+        let model_bucket = required("MODEL_BUCKET");
+        if !alerts_topic_arn.is_empty() && !alerts_topic_arn.starts_with("arn:") {
+            problems.push(format!(
+                "ALERTS_TOPIC_ARN {alerts_topic_arn:?} is not an ARN"
+            ));
+        }
+        let model_key = get("MODEL_KEY").unwrap_or_else(|| DEFAULT_MODEL_KEY.to_owned());
+        if !model_key.contains("{source}") {
+            problems.push(format!(
+                "MODEL_KEY {model_key:?} must contain {{source}}: each source has its own model"
+            ));
+        }
+        let log_group_sources = parse(
+            &get,
+            &mut problems,
+            "LOG_GROUP_SOURCES",
+            SourceMap::default(),
+            |v| SourceMap::parse(v).map_err(|e| e.to_string()),
+        );
+        let min_alert_severity = parse(
+            &get,
+            &mut problems,
+            "MIN_ALERT_SEVERITY",
+            Severity::Medium,
+            |v| v.parse::<Severity>().map_err(|e| e.to_string()),
+        );
+        let max_decompressed_bytes = parse(
+            &get,
+            &mut problems,
+            "MAX_DECOMPRESSED_BYTES",
+            DEFAULT_MAX_DECOMPRESSED_BYTES,
+            |v| match v.parse::<u64>() {
+                Ok(0) | Err(_) => Err("expected a positive number of bytes".to_owned()),
+                Ok(n) => Ok(n),
+            },
+        );
+        let refresh = parse(&get, &mut problems, "MODEL_REFRESH_SECONDS", 300, |v| {
+            v.parse::<u64>()
+                .map_err(|_| "expected a whole number of seconds".to_owned())
+        });
+        let finding_ttl_days = parse(&get, &mut problems, "FINDING_TTL_DAYS", 90, |v| {
+            match v.parse::<u32>() {
+                Ok(0) | Err(_) => Err("expected a positive number of days".to_owned()),
+                Ok(n) => Ok(n),
+            }
+        });
+        if !problems.is_empty() {
+            return Err(ConfigError { problems });
+        }
+        Ok(Self {
+            findings_table,
+            alerts_topic_arn,
+            model_bucket,
+            model_key,
+            log_group_sources,
+            min_alert_severity,
+            max_decompressed_bytes,
+            model_refresh: Duration::from_secs(refresh),
+            finding_ttl_days,
+        })
+    }
+
+    /// The key of one source's model.
+    pub fn model_key_for(&self, source: &str) -> String {
+        self.model_key.replace("{source}", source)
+    }
+
+    /// The pipeline settings this configuration implies.
+    pub fn pipeline(&self) -> LogsConfig {
+        LogsConfig {
+            pipeline: PipelineConfig {
+                limits: Limits {
+                    max_decompressed_bytes: self.max_decompressed_bytes,
+                    ..Limits::default()
+                },
+                min_alert_severity: self.min_alert_severity,
+                ..PipelineConfig::default()
+            },
+            sources: self.log_group_sources.clone(),
+        }
+    }
+}
+
+fn parse<T>(
+    get: &impl Fn(&str) -> Option<String>,
+    problems: &mut Vec<String>,
+    name: &str,
+    default: T,
+    f: impl Fn(&str) -> Result<T, String>,
+) -> T {
+    match get(name) {
+        None => default,
+        Some(v) => f(&v).unwrap_or_else(|why| {
+            problems.push(format!("{name} {v:?}: {why}"));
+            default
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        move |k| map.get(k).cloned()
+    }
+
+    const BASE: [(&str, &str); 3] = [
+        ("FINDINGS_TABLE", "findings"),
+        (
+            "ALERTS_TOPIC_ARN",
+            "arn:aws:sns:us-east-1:123456789012:alerts",
+        ),
+        ("MODEL_BUCKET", "models"),
+    ];
+
+    #[test]
+    fn defaults_fill_the_optional_variables() {
+        let cfg = Config::from_lookup(lookup(&BASE)).unwrap();
+        assert_eq!(cfg.model_key_for("vpcflow"), "models/vpcflow/model.bin");
+        assert_eq!(cfg.log_group_sources, SourceMap::default());
+        assert_eq!(cfg.min_alert_severity, Severity::Medium);
+        assert_eq!(cfg.max_decompressed_bytes, 536_870_912);
+        assert_eq!(cfg.model_refresh, Duration::from_secs(300));
+        assert_eq!(cfg.finding_ttl_days, 90);
+    }
+
+    #[test]
+    fn every_problem_is_listed_at_once() {
+        let err = Config::from_lookup(lookup(&[
+            ("ALERTS_TOPIC_ARN", "alerts"),
+            ("MODEL_KEY", "models/model.bin"),
+            ("LOG_GROUP_SOURCES", "/vpc/*=netflow"),
+            ("MIN_ALERT_SEVERITY", "severe"),
+            ("MAX_DECOMPRESSED_BYTES", "0"),
+            ("MODEL_REFRESH_SECONDS", "soon"),
+            ("FINDING_TTL_DAYS", "-1"),
+        ]))
+        .unwrap_err();
+        let names = [
+            "FINDINGS_TABLE",
+            "MODEL_BUCKET",
+            "ALERTS_TOPIC_ARN",
+            "MODEL_KEY",
+            "LOG_GROUP_SOURCES",
+            "MIN_ALERT_SEVERITY",
+            "MAX_DECOMPRESSED_BYTES",
+            "MODEL_REFRESH_SECONDS",
+            "FINDING_TTL_DAYS",
+        ];
+        assert_eq!(err.problems.len(), names.len(), "{err}");
+        for name in names {
+            assert!(err.to_string().contains(name), "{name} missing from {err}");
+        }
+    }
+}

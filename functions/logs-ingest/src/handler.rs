@@ -1,0 +1,198 @@
+//! The handler: one CloudWatch Logs subscription payload per invocation, run through
+//! the core's logs pipeline. CloudWatch Logs invokes the function asynchronously, so
+//! an error makes Lambda retry the payload (twice) and then keep it in the function's
+//! dead-letter queue; a payload that cannot be decoded fails the same way, so it is
+//! kept for inspection rather than dropped. One summary log line and one EMF metrics
+//! line per invocation.
+
+use crate::config::Config;
+use lambda_runtime::LambdaEvent;
+use serde_json::value::RawValue;
+use std::time::Instant;
+use trailhound_aws::emf::Metrics;
+use trailhound_aws::{Clients, DynamoFindingStore, S3ModelSource, SnsAlertSink};
+use trailhound_core::Severity;
+use trailhound_core::logs::{LogsConfig, LogsError, LogsPorts, LogsReport, ModelSet, run_payload};
+use trailhound_core::ports::{AlertSink, FindingStore, ModelSource, Retry};
+
+/// The function's ports and settings, built once at cold start.
+#[derive(Debug)]
+pub struct LogsIngest<C, V, W, F, A> {
+    /// The model cache of CloudTrail events delivered through CloudWatch Logs.
+    pub cloudtrail_model: C,
+    /// The model cache of VPC Flow Logs.
+    pub vpcflow_model: V,
+    /// The model cache of access logs.
+    pub access_log_model: W,
+    /// The findings table.
+    pub findings: F,
+    /// The alerts topic.
+    pub alerts: A,
+    /// Pipeline settings and the log group → source map.
+    pub config: LogsConfig,
+}
+
+/// The function as deployed: S3, DynamoDB and SNS adapters.
+pub type AwsLogsIngest =
+    LogsIngest<S3ModelSource, S3ModelSource, S3ModelSource, DynamoFindingStore, SnsAlertSink>;
+
+impl AwsLogsIngest {
+    /// Builds the AWS adapters from the configuration.
+    pub fn on_aws(cfg: &Config, clients: &Clients) -> Self {
+        let model = |source: &str| {
+            S3ModelSource::new(
+                clients.s3.clone(),
+                &cfg.model_bucket,
+                &cfg.model_key_for(source),
+                cfg.model_refresh,
+            )
+        };
+        LogsIngest {
+            cloudtrail_model: model("cloudtrail"),
+            vpcflow_model: model("vpcflow"),
+            access_log_model: model("access_log"),
+            findings: DynamoFindingStore::new(clients.dynamodb.clone(), &cfg.findings_table)
+                .with_ttl_days(cfg.finding_ttl_days),
+            alerts: SnsAlertSink::new(clients.sns.clone(), &cfg.alerts_topic_arn),
+            config: cfg.pipeline(),
+        }
+    }
+}
+
+/// Why an invocation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum HandlerError {
+    /// The payload could not be decoded or a port failed.
+    #[error(transparent)]
+    Logs(#[from] LogsError),
+}
+
+impl From<HandlerError> for lambda_runtime::Diagnostic {
+    fn from(e: HandlerError) -> Self {
+        let HandlerError::Logs(inner) = &e;
+        let error_type = match inner {
+            LogsError::BadPayload(_) => "NonRetryable.BadPayload",
+            other if other.retry() == Retry::Retryable => "Retryable",
+            _ => "NonRetryable",
+        };
+        lambda_runtime::Diagnostic {
+            error_type: error_type.to_owned(),
+            error_message: e.to_string(),
+        }
+    }
+}
+
+impl<C, V, W, F, A> LogsIngest<C, V, W, F, A>
+where
+    C: ModelSource,
+    V: ModelSource,
+    W: ModelSource,
+    F: FindingStore,
+    A: AlertSink,
+{
+    /// Loads the three models at cold start, so the first payload does not pay for
+    /// them. A failure is only logged: the first invocation tries again.
+    pub async fn warm_up(&self) {
+        let (c, v, w) = tokio::join!(
+            self.cloudtrail_model.current(),
+            self.vpcflow_model.current(),
+            self.access_log_model.current()
+        );
+        for (source, result) in [("cloudtrail", c), ("vpcflow", v), ("access_log", w)] {
+            if let Err(e) = result {
+                tracing::warn!(source, error = %e, "model not loaded at cold start; retrying on the first payload");
+            }
+        }
+    }
+
+    /// The Lambda entry point.
+    pub async fn handle(&self, event: LambdaEvent<Box<RawValue>>) -> Result<(), HandlerError> {
+        self.handle_bytes(event.payload.get().as_bytes())
+            .await
+            .map(|_| ())
+    }
+
+    /// Handles one subscription event, `{"awslogs":{"data":"…"}}`, given as JSON.
+    pub async fn handle_bytes(&self, event_json: &[u8]) -> Result<LogsReport, HandlerError> {
+        let started = Instant::now();
+        let models = ModelSet {
+            cloudtrail: &self.cloudtrail_model,
+            vpcflow: &self.vpcflow_model,
+            access_log: &self.access_log_model,
+        };
+        let ports = LogsPorts {
+            models: &models,
+            findings: &self.findings,
+            alerts: &self.alerts,
+        };
+        let result = run_payload(event_json, &ports, &self.config).await;
+        let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        match &result {
+            Ok(report) => summarise(report, duration_ms),
+            Err(e @ LogsError::BadPayload(_)) => {
+                tracing::error!(retry = "NonRetryable", error = %e, bytes = event_json.len(), "payload rejected");
+                Metrics::new()
+                    .dimension("Source", "logs")
+                    .count("PayloadsRejected", 1)
+                    .millis("DurationMs", duration_ms)
+                    .emit();
+            }
+            Err(e) => match e.retry() {
+                Retry::Retryable => {
+                    tracing::warn!(retry = "Retryable", error = %e, "payload failed; Lambda retries it")
+                }
+                Retry::NonRetryable => {
+                    tracing::error!(retry = "NonRetryable", error = %e, "payload failed")
+                }
+            },
+        }
+        Ok(result?)
+    }
+}
+
+fn summarise(r: &LogsReport, duration_ms: u64) {
+    let count = |s: Severity| r.findings.get(&s).copied().unwrap_or(0);
+    let (low, medium, high, critical) = (
+        count(Severity::Low),
+        count(Severity::Medium),
+        count(Severity::High),
+        count(Severity::Critical),
+    );
+    let c = &r.counts;
+    let models = r
+        .model_versions
+        .iter()
+        .map(|(s, v)| format!("{s}={v}"))
+        .collect::<Vec<_>>()
+        .join(",");
+    tracing::info!(
+        payloads = c.payloads,
+        control_messages = c.control,
+        events = c.events,
+        parsed = c.parsed,
+        records_skipped = c.skipped,
+        unrouted = c.unrouted,
+        no_data = c.no_data,
+        findings_low = low,
+        findings_medium = medium,
+        findings_high = high,
+        findings_critical = critical,
+        alerts = r.alerts,
+        duration_ms,
+        models = %models,
+        "processed payload"
+    );
+    Metrics::new()
+        .dimension("Source", "logs")
+        .count("EventsRead", c.parsed)
+        .count("RecordsSkipped", c.skipped)
+        .count("EventsUnrouted", c.unrouted)
+        .count("FindingsLow", low)
+        .count("FindingsMedium", medium)
+        .count("FindingsHigh", high)
+        .count("FindingsCritical", critical)
+        .count("AlertsSent", r.alerts)
+        .millis("DurationMs", duration_ms)
+        .property("ModelVersions", models.as_str())
+        .emit();
+}

@@ -1,0 +1,449 @@
+//! The real logs-ingest handler, invoked directly with real-shaped CloudWatch Logs
+//! subscription events (moto cannot run a Lambda from a subscription filter),
+//! against moto's DynamoDB, SNS and SQS (and S3 for the models). Skipped with a
+//! message when `TRAILHOUND_MOTO_ENDPOINT` is unset (scripts/test.sh sets it).
+#![expect(clippy::unwrap_used, reason = "tests fail loudly")]
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use base64::Engine as _;
+use flate2::Compression;
+use flate2::write::GzEncoder;
+use logs_ingest::{AwsLogsIngest, Config, HandlerError};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::io::Write as _;
+use trailhound_aws::testing::{moto_config, moto_endpoint, unique_name};
+use trailhound_aws::{Clients, dynamo::create_table};
+use trailhound_core::logs::LogsError;
+
+/// Everything one test needs, with names no other test uses.
+struct Env {
+    clients: Clients,
+    sqs: aws_sdk_sqs::Client,
+    config: Config,
+    queue: String,
+}
+
+async fn env(test: &str) -> Option<Env> {
+    let endpoint = moto_endpoint(test)?;
+    let sdk = moto_config(&endpoint).await;
+    let clients = Clients::new(&sdk);
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let (models, table) = (unique_name("th-models"), unique_name("th-findings"));
+    clients
+        .s3
+        .create_bucket()
+        .bucket(&models)
+        .send()
+        .await
+        .unwrap();
+    create_table(&clients.dynamodb, &table).await.unwrap();
+    let topic_arn = clients
+        .sns
+        .create_topic()
+        .name(unique_name("th-alerts"))
+        .send()
+        .await
+        .unwrap()
+        .topic_arn()
+        .unwrap()
+        .to_owned();
+    let queue = sqs
+        .create_queue()
+        .queue_name(unique_name("th-slack"))
+        .send()
+        .await
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_owned();
+    let attrs = sqs
+        .get_queue_attributes()
+        .queue_url(&queue)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .unwrap();
+    let queue_arn =
+        attrs.attributes().unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn].clone();
+    // The Slack subscription's filter policy, as template.yaml sets it.
+    clients
+        .sns
+        .subscribe()
+        .topic_arn(&topic_arn)
+        .protocol("sqs")
+        .endpoint(queue_arn)
+        .attributes(
+            "FilterPolicy",
+            r#"{"severity":["MEDIUM","HIGH","CRITICAL"]}"#,
+        )
+        .send()
+        .await
+        .unwrap();
+    let vars = [
+        ("FINDINGS_TABLE", table),
+        ("ALERTS_TOPIC_ARN", topic_arn),
+        ("MODEL_BUCKET", models),
+        (
+            "LOG_GROUP_SOURCES",
+            "/aws/vpc/*=vpcflow,/ecs/nginx*=access_log:nginx".to_owned(),
+        ),
+    ];
+    let config =
+        Config::from_lookup(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()))
+            .unwrap();
+    Some(Env {
+        clients,
+        sqs,
+        config,
+        queue,
+    })
+}
+
+impl Env {
+    fn ingest(&self) -> AwsLogsIngest {
+        AwsLogsIngest::on_aws(&self.config, &self.clients)
+    }
+
+    /// Stored findings: finding id → (source, severity, principal, reasons).
+    async fn stored(&self) -> BTreeMap<String, (String, String, String, String)> {
+        let mut found = BTreeMap::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .clients
+                .dynamodb
+                .scan()
+                .table_name(&self.config.findings_table)
+                .filter_expression("sk = :f")
+                .expression_attribute_values(":f", AttributeValue::S("FINDING".into()))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .unwrap();
+            for i in out.items() {
+                let s = |k: &str| {
+                    i.get(k)
+                        .and_then(|v| v.as_s().ok())
+                        .cloned()
+                        .unwrap_or_default()
+                };
+                let reasons = i
+                    .get("reasons")
+                    .and_then(|v| v.as_l().ok())
+                    .map(|l| {
+                        l.iter()
+                            .filter_map(|r| r.as_s().ok().cloned())
+                            .collect::<Vec<_>>()
+                            .join(" | ")
+                    })
+                    .unwrap_or_default();
+                found.insert(
+                    s("finding_id"),
+                    (s("source"), s("severity"), s("principal"), reasons),
+                );
+            }
+            start = out.last_evaluated_key().cloned();
+            if start.is_none() {
+                return found;
+            }
+        }
+    }
+
+    /// Alerts delivered to the queue since the last call: (severity, source, finding id).
+    async fn drain_alerts(&self) -> Vec<(String, String, String)> {
+        let mut out = Vec::new();
+        loop {
+            let got = self
+                .sqs
+                .receive_message()
+                .queue_url(&self.queue)
+                .max_number_of_messages(10)
+                .wait_time_seconds(1)
+                .send()
+                .await
+                .unwrap();
+            if got.messages().is_empty() {
+                return out;
+            }
+            for m in got.messages() {
+                let envelope: Value = serde_json::from_str(m.body().unwrap()).unwrap();
+                let finding: Value =
+                    serde_json::from_str(envelope["Message"].as_str().unwrap()).unwrap();
+                let attr = |k: &str| {
+                    envelope["MessageAttributes"][k]["Value"]
+                        .as_str()
+                        .unwrap()
+                        .to_owned()
+                };
+                out.push((
+                    attr("severity"),
+                    attr("source"),
+                    finding["finding_id"].as_str().unwrap().to_owned(),
+                ));
+                self.sqs
+                    .delete_message()
+                    .queue_url(&self.queue)
+                    .receipt_handle(m.receipt_handle().unwrap())
+                    .send()
+                    .await
+                    .unwrap();
+            }
+        }
+    }
+}
+
+/// A Lambda subscription event as CloudWatch Logs sends it: the message gzipped and
+/// base64-encoded under `awslogs.data`.
+fn lambda_event(group: &str, stream: &str, messages: &[(i64, String)]) -> Vec<u8> {
+    let events: Vec<Value> = messages
+        .iter()
+        .enumerate()
+        .map(|(i, (ts, m))| {
+            // 56 digits, like CloudWatch Logs' own ids.
+            json!({"id": format!("3829{ts:013}{i:039}"), "timestamp": ts, "message": m})
+        })
+        .collect();
+    let payload = json!({
+        "messageType": "DATA_MESSAGE",
+        "owner": "123456789012",
+        "logGroup": group,
+        "logStream": stream,
+        "subscriptionFilters": ["trailhound-logs"],
+        "logEvents": events,
+    });
+    wrap(payload.to_string().as_bytes())
+}
+
+fn wrap(payload: &[u8]) -> Vec<u8> {
+    let mut gz = GzEncoder::new(Vec::new(), Compression::default());
+    gz.write_all(payload).unwrap();
+    let data = base64::engine::general_purpose::STANDARD.encode(gz.finish().unwrap());
+    json!({"awslogs": {"data": data}}).to_string().into_bytes()
+}
+
+const T0: i64 = 1_709_546_400; // 2024-03-04T10:00:00Z
+
+/// A port scan from one public address (150 ports, all rejected) in a minute of
+/// ordinary web-tier traffic, as default-format (version 2) flow log lines.
+fn port_scan_event() -> Vec<u8> {
+    let mut lines = Vec::new();
+    for i in 0..40i64 {
+        lines.push((
+            (T0 + i) * 1000,
+            format!(
+                "2 123456789012 eni-0a1b2c3d4e5f60718 198.51.100.{} 10.0.1.20 {} 443 6 12 4200 {} {} ACCEPT OK",
+                10 + i % 20,
+                40_000 + i,
+                T0 + i,
+                T0 + i + 5
+            ),
+        ));
+    }
+    for p in 1..=150i64 {
+        lines.push((
+            (T0 + 10 + p / 5) * 1000,
+            format!(
+                "2 123456789012 eni-0a1b2c3d4e5f60718 203.0.113.50 10.0.1.20 51515 {p} 6 1 44 {} {} REJECT OK",
+                T0 + 10 + p / 5,
+                T0 + 11 + p / 5
+            ),
+        ));
+    }
+    lambda_event(
+        "/aws/vpc/flowlogs/prod",
+        "eni-0a1b2c3d4e5f60718-all",
+        &lines,
+    )
+}
+
+#[tokio::test]
+async fn a_port_scan_is_one_finding_and_one_alert_and_a_replay_adds_nothing() {
+    let Some(env) = env("logs_port_scan").await else {
+        return;
+    };
+    let ingest = env.ingest();
+    let event = port_scan_event();
+    let report = ingest.handle_bytes(&event).await.unwrap();
+    assert_eq!(report.counts.events, 190);
+    assert_eq!(report.counts.parsed, 190);
+    assert_eq!(report.counts.skipped, 0);
+
+    let stored = env.stored().await;
+    let scans: Vec<_> = stored
+        .iter()
+        .filter(|(_, (_, _, principal, _))| principal == "203.0.113.50")
+        .collect();
+    assert_eq!(scans.len(), 1, "one finding for the scanner: {stored:?}");
+    let (id, (source, severity, _, reasons)) = scans[0];
+    assert_eq!(source, "vpcflow");
+    assert_eq!(severity, "medium");
+    assert!(reasons.contains("port scan"), "{reasons}");
+    assert!(
+        stored.values().all(|(_, _, p, _)| p == "203.0.113.50"),
+        "ordinary web traffic is not a finding: {stored:?}"
+    );
+    let alerts = env.drain_alerts().await;
+    assert_eq!(
+        alerts,
+        vec![("MEDIUM".to_owned(), "vpcflow".to_owned(), id.clone())]
+    );
+
+    // CloudWatch Logs (or Lambda's async retry) delivers the same payload again.
+    let again = ingest.handle_bytes(&event).await.unwrap();
+    assert_eq!(again.alerts, 0);
+    assert_eq!(env.stored().await.len(), stored.len());
+    assert!(env.drain_alerts().await.is_empty());
+}
+
+#[tokio::test]
+async fn web_attacks_and_cloudtrail_through_cloudwatch_logs_reach_the_same_contracts() {
+    let Some(env) = env("logs_web_and_cloudtrail").await else {
+        return;
+    };
+    let ingest = env.ingest();
+    let mut lines = Vec::new();
+    for i in 0..30i64 {
+        lines.push((
+            (T0 + i) * 1000,
+            format!(
+                "198.51.100.{} - - [04/Mar/2024:10:00:{:02} +0000] \"GET /products/{} HTTP/1.1\" 200 5120 \"https://shop.example.com/\" \"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/122.0 Safari/537.36\" 0.012",
+                20 + i % 7,
+                i,
+                100 + i
+            ),
+        ));
+    }
+    lines.push((
+        (T0 + 40) * 1000,
+        "203.0.113.77 - - [04/Mar/2024:10:00:40 +0000] \"GET /products?id=1%27%20UNION%20SELECT%20username,password%20FROM%20users-- HTTP/1.1\" 500 312 \"-\" \"sqlmap/1.7.2#stable (https://sqlmap.org)\" 0.044".to_owned(),
+    ));
+    let web = lambda_event("/ecs/nginx-web", "web/nginx/7f3c", &lines);
+    let report = ingest.handle_bytes(&web).await.unwrap();
+    assert_eq!(report.counts.parsed, 31);
+    let stored = env.stored().await;
+    let attacker: Vec<_> = stored
+        .values()
+        .filter(|(_, _, p, _)| p == "203.0.113.77")
+        .collect();
+    assert_eq!(attacker.len(), 1, "{stored:?}");
+    assert_eq!(attacker[0].0, "access_log");
+    assert!(
+        attacker[0].3.to_lowercase().contains("sql"),
+        "{:?}",
+        attacker[0]
+    );
+    let alerts = env.drain_alerts().await;
+    assert!(
+        alerts.iter().any(|(_, source, _)| source == "access_log"),
+        "{alerts:?}"
+    );
+
+    // CloudTrail delivered to CloudWatch Logs: one JSON event per log event, routed
+    // by content (the group matches no pattern), scored by the CloudTrail path.
+    let stop = json!({
+        "eventVersion": "1.09",
+        "userIdentity": {"type": "IAMUser", "principalId": "AIDAEXAMPLEUSERID1234",
+            "arn": "arn:aws:iam::123456789012:user/mallory", "accountId": "123456789012",
+            "accessKeyId": "AKIAIOSFODNN7EXAMPLE", "userName": "mallory"},
+        "eventTime": "2024-03-04T10:05:00Z",
+        "eventSource": "cloudtrail.amazonaws.com",
+        "eventName": "StopLogging",
+        "awsRegion": "us-east-1",
+        "sourceIPAddress": "203.0.113.9",
+        "userAgent": "aws-cli/2.15.0 Python/3.11.6 Linux/6.1.0 exe/x86_64.amzn.2",
+        "requestParameters": {"name": "arn:aws:cloudtrail:us-east-1:123456789012:trail/org-trail"},
+        "responseElements": null,
+        "requestID": "0d6c0b1e-6f3a-4a55-9f43-2b1f8c1a7e10",
+        "eventID": "5b7f0c3e-8d2a-4e4b-9a61-3c2d1e0f9a8b",
+        "readOnly": false,
+        "eventType": "AwsApiCall",
+        "managementEvent": true,
+        "recipientAccountId": "123456789012",
+        "eventCategory": "Management"
+    });
+    let ct = lambda_event(
+        "aws-cloudtrail-logs-123456789012-org",
+        "123456789012_CloudTrail_us-east-1",
+        &[((T0 + 300) * 1000, stop.to_string())],
+    );
+    ingest.handle_bytes(&ct).await.unwrap();
+    let stored = env.stored().await;
+    let stop_logging: Vec<_> = stored
+        .values()
+        .filter(|(s, _, _, _)| s == "cloudtrail")
+        .collect();
+    assert_eq!(stop_logging.len(), 1, "{stored:?}");
+    let alerts = env.drain_alerts().await;
+    assert!(
+        alerts.iter().any(|(_, source, _)| source == "cloudtrail"),
+        "{alerts:?}"
+    );
+}
+
+#[tokio::test]
+async fn control_messages_are_acknowledged_and_bad_payloads_fail_without_storing() {
+    let Some(env) = env("logs_bad_payloads").await else {
+        return;
+    };
+    let ingest = env.ingest();
+    let control = json!({
+        "messageType": "CONTROL_MESSAGE",
+        "owner": "CloudwatchLogs",
+        "logGroup": "",
+        "logStream": "",
+        "subscriptionFilters": [],
+        "logEvents": [{"id": "", "timestamp": T0 * 1000,
+            "message": "CWL CONTROL MESSAGE: Checking health of destination Lambda."}]
+    });
+    let report = ingest
+        .handle_bytes(&wrap(control.to_string().as_bytes()))
+        .await
+        .unwrap();
+    assert_eq!(report.counts.control, 1);
+    assert_eq!(report.counts.parsed, 0);
+
+    let good = port_scan_event();
+    let truncated = {
+        let text = String::from_utf8(good.clone()).unwrap();
+        text[..text.len() / 2].as_bytes().to_vec()
+    };
+    let not_gzip = json!({"awslogs": {"data": base64::engine::general_purpose::STANDARD.encode(b"plain text, not gzip")}})
+        .to_string()
+        .into_bytes();
+    let bad_base64 = br#"{"awslogs":{"data":"%%% not base64 %%%"}}"#.to_vec();
+    let s3_event = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../infra/events/s3-put.json"
+    ))
+    .unwrap();
+    for (name, bad) in [
+        ("truncated", truncated),
+        ("not gzip", not_gzip),
+        ("bad base64", bad_base64),
+        ("an S3 event", s3_event),
+    ] {
+        let err = ingest.handle_bytes(&bad).await.unwrap_err();
+        let HandlerError::Logs(inner) = &err;
+        assert!(matches!(inner, LogsError::BadPayload(_)), "{name}: {err}");
+        let diagnostic = lambda_runtime::Diagnostic::from(err);
+        assert_eq!(diagnostic.error_type, "NonRetryable.BadPayload", "{name}");
+    }
+    assert!(env.stored().await.is_empty());
+    assert!(env.drain_alerts().await.is_empty());
+
+    // Real-shaped sample events of infra/events go through.
+    for f in [
+        "cloudwatch-logs-vpcflow.json",
+        "cloudwatch-logs-access-log.json",
+    ] {
+        let bytes = std::fs::read(format!(
+            "{}/../../infra/events/{f}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap();
+        let report = ingest.handle_bytes(&bytes).await.unwrap();
+        assert!(report.counts.parsed > 0, "{f}: {:?}", report.counts);
+        assert_eq!(report.counts.skipped, 0, "{f}");
+    }
+}
