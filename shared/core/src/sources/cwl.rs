@@ -440,19 +440,14 @@ impl SourceMap {
 
 /// `*` matches any run of bytes (possibly empty); everything else is literal.
 fn glob_match(pattern: &str, text: &str) -> bool {
-    let mut parts = pattern.split('*');
-    let Some(first) = parts.next() else {
-        return text.is_empty();
+    let Some((first, stars)) = pattern.split_once('*') else {
+        return pattern == text;
     };
     let Some(mut rest) = text.strip_prefix(first) else {
         return false;
     };
-    let parts: Vec<&str> = parts.collect();
-    let Some((last, middle)) = parts.split_last() else {
-        // No `*` at all: the whole text must equal the pattern.
-        return rest.is_empty();
-    };
-    for part in middle {
+    let (middle, last) = stars.rsplit_once('*').unwrap_or(("", stars));
+    for part in middle.split('*').filter(|p| !p.is_empty()) {
         match rest.find(part) {
             Some(i) => rest = &rest[i + part.len()..],
             None => return false,

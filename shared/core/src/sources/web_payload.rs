@@ -25,17 +25,26 @@ pub struct PayloadRule {
     pub severity: f64,
 }
 
-/// Index of each rule in [`RULES`].
-mod idx {
-    pub const SQLI: u8 = 0;
-    pub const XSS: u8 = 1;
-    pub const TRAVERSAL: u8 = 2;
-    pub const SENSITIVE_FILE: u8 = 3;
-    pub const PHP_WRAPPER: u8 = 4;
-    pub const CMD_INJECTION: u8 = 5;
-    pub const LOG4SHELL: u8 = 6;
-    pub const SHELLSHOCK: u8 = 7;
-    pub const SCANNER_UA: u8 = 8;
+/// Index of each rule in [`RULES`] (and its bit in [`PayloadHits`]).
+pub mod idx {
+    /// `web.sqli`.
+    pub const SQLI: usize = 0;
+    /// `web.xss`.
+    pub const XSS: usize = 1;
+    /// `web.path_traversal`.
+    pub const TRAVERSAL: usize = 2;
+    /// `web.sensitive_file`.
+    pub const SENSITIVE_FILE: usize = 3;
+    /// `web.php_wrapper`.
+    pub const PHP_WRAPPER: usize = 4;
+    /// `web.cmd_injection`.
+    pub const CMD_INJECTION: usize = 5;
+    /// `web.log4shell`.
+    pub const LOG4SHELL: usize = 6;
+    /// `web.shellshock`.
+    pub const SHELLSHOCK: usize = 7;
+    /// `web.scanner_ua`.
+    pub const SCANNER_UA: usize = 8;
 }
 
 /// Every payload detection, in index order (the bits of [`PayloadHits`]).
@@ -146,7 +155,7 @@ impl PayloadHits {
         Self(self.0 | other.0)
     }
 
-    fn insert(&mut self, rule: u8) {
+    fn insert(&mut self, rule: usize) {
         self.0 |= 1 << rule;
     }
 }
@@ -162,7 +171,7 @@ const WORD: u8 = 4;
 /// (pattern, rule, where). Patterns are lower case and see decoded, whitespace-
 /// normalised text. They are chosen to need attack syntax around a keyword, so that
 /// `/select-your-plan` or `?q=union+station` stay clean.
-const PATTERNS: &[(&str, u8, u8)] = &[
+const PATTERNS: &[(&str, usize, u8)] = &[
     // SQL injection: set operators, tautologies, time/error-based probes, catalogs.
     ("union select", idx::SQLI, IN_URL | WORD),
     ("union all select", idx::SQLI, IN_URL | WORD),
@@ -320,8 +329,13 @@ static AUTOMATON: LazyLock<Option<AhoCorasick>> = LazyLock::new(|| {
 });
 
 /// Inspects one request: `path` and `query` as logged (percent-encoded), the user
-/// agent as logged.
+/// agent as logged. The union of [`inspect_url`] and [`inspect_user_agent`].
 pub fn inspect(path: &str, query: Option<&str>, user_agent: &str) -> PayloadHits {
+    inspect_url(path, query).union(inspect_user_agent(user_agent))
+}
+
+/// The detections found in a request's path and query alone.
+pub fn inspect_url(path: &str, query: Option<&str>) -> PayloadHits {
     let mut hits = PayloadHits::default();
     let Some(ac) = AUTOMATON.as_ref() else {
         return hits;
@@ -333,7 +347,17 @@ pub fn inspect(path: &str, query: Option<&str>, user_agent: &str) -> PayloadHits
     if let Some(q) = query {
         scan_url(ac, q.as_bytes(), true, &mut hits);
     }
-    scan(ac, user_agent.as_bytes(), IN_UA, &mut hits);
+    hits
+}
+
+/// The detections found in a user agent alone (scanners, Log4Shell, Shellshock).
+/// User agents repeat across requests: callers that intern them can cache this per
+/// distinct agent.
+pub fn inspect_user_agent(user_agent: &str) -> PayloadHits {
+    let mut hits = PayloadHits::default();
+    if let Some(ac) = AUTOMATON.as_ref() {
+        scan(ac, user_agent.as_bytes(), IN_UA, &mut hits);
+    }
     hits
 }
 
@@ -659,9 +683,26 @@ mod tests {
         }
         for (p, rule, _) in PATTERNS {
             assert_eq!(p.to_ascii_lowercase(), *p, "patterns are lower case");
-            assert!((*rule as usize) < RULES.len());
+            assert!(*rule < RULES.len());
         }
         assert!(AUTOMATON.is_some());
+    }
+
+    #[test]
+    fn url_and_agent_inspection_split_the_work() {
+        let ua = "() { :; }; echo; /bin/bash -c id";
+        assert_eq!(
+            ids(inspect_user_agent(ua)),
+            ["web.cmd_injection", "web.shellshock"]
+        );
+        assert!(inspect_url("/cgi-bin/status", None).is_empty());
+        assert!(
+            inspect_user_agent("/etc/passwd").is_empty(),
+            "URL patterns stay in URLs"
+        );
+        assert_eq!(RULES[idx::SCANNER_UA].id, "web.scanner_ua");
+        assert_eq!(RULES[idx::SQLI].id, "web.sqli");
+        assert_eq!(RULES[idx::LOG4SHELL].id, "web.log4shell");
     }
 
     #[test]
