@@ -206,6 +206,7 @@ async fn run(state: &str, started: Instant, all_moto: bool) {
             ),
             findings: CountingStore::default(),
             alerts: CountingSink::default(),
+            profiles: None,
             pipeline: config.pipeline(),
         };
         let counts = |i: &Ingest<_, _, CountingStore, CountingSink>| {

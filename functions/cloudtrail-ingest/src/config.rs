@@ -30,6 +30,12 @@ pub struct Config {
     pub model_refresh: Duration,
     /// `FINDING_TTL_DAYS`: how long findings and summaries are kept.
     pub finding_ttl_days: u32,
+    /// `PROFILES_TABLE`: the DynamoDB table of per-principal profiles (behavioural
+    /// baselines); `None` turns baselines off.
+    pub profiles_table: Option<String>,
+    /// `LEARNING_DAYS`: days of history a principal's profile needs before its
+    /// novelty counts.
+    pub learning_days: u32,
 }
 
 /// Every problem found in the environment, listed together.
@@ -101,6 +107,17 @@ impl Config {
                 Ok(n) => Ok(n),
             }
         });
+        let profiles_table = get("PROFILES_TABLE");
+        let learning_days = parse(
+            &get,
+            &mut problems,
+            "LEARNING_DAYS",
+            trailhound_core::baseline::DEFAULT_LEARNING_DAYS,
+            |v| {
+                v.parse::<u32>()
+                    .map_err(|_| "expected a whole number of days".to_owned())
+            },
+        );
         if !problems.is_empty() {
             return Err(ConfigError { problems });
         }
@@ -113,6 +130,8 @@ impl Config {
             max_decompressed_bytes,
             model_refresh: Duration::from_secs(refresh),
             finding_ttl_days,
+            profiles_table,
+            learning_days,
         })
     }
 
@@ -124,6 +143,10 @@ impl Config {
                 ..Limits::default()
             },
             min_alert_severity: self.min_alert_severity,
+            baseline: trailhound_core::baseline::BaselineConfig {
+                learning_days: self.learning_days,
+                ..Default::default()
+            },
             ..PipelineConfig::default()
         }
     }
@@ -174,6 +197,25 @@ mod tests {
         assert_eq!(cfg.max_decompressed_bytes, 536_870_912);
         assert_eq!(cfg.model_refresh, Duration::from_secs(300));
         assert_eq!(cfg.finding_ttl_days, 90);
+        assert_eq!(cfg.profiles_table, None, "baselines are off without a table");
+        assert_eq!(cfg.learning_days, 7);
+    }
+
+    #[test]
+    fn profiles_table_turns_baselines_on() {
+        let cfg = Config::from_lookup(lookup(&[
+            ("FINDINGS_TABLE", "findings"),
+            (
+                "ALERTS_TOPIC_ARN",
+                "arn:aws:sns:us-east-1:123456789012:alerts",
+            ),
+            ("MODEL_BUCKET", "models"),
+            ("PROFILES_TABLE", "profiles"),
+            ("LEARNING_DAYS", "14"),
+        ]))
+        .unwrap();
+        assert_eq!(cfg.profiles_table.as_deref(), Some("profiles"));
+        assert_eq!(cfg.pipeline().baseline.learning_days, 14);
     }
 
     #[test]
@@ -184,6 +226,7 @@ mod tests {
             ("MAX_DECOMPRESSED_BYTES", "0"),
             ("MODEL_REFRESH_SECONDS", "soon"),
             ("FINDING_TTL_DAYS", "-1"),
+            ("LEARNING_DAYS", "a week"),
         ]))
         .unwrap_err();
         let names = [
@@ -194,6 +237,7 @@ mod tests {
             "MAX_DECOMPRESSED_BYTES",
             "MODEL_REFRESH_SECONDS",
             "FINDING_TTL_DAYS",
+            "LEARNING_DAYS",
         ];
         assert_eq!(err.problems.len(), names.len(), "{err}");
         for name in names {

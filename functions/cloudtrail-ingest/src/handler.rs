@@ -10,16 +10,18 @@ use lambda_runtime::LambdaEvent;
 use serde_json::Value;
 use std::time::Instant;
 use trailhound_aws::emf::Metrics;
-use trailhound_aws::{Clients, DynamoFindingStore, S3ModelSource, S3ObjectSource, SnsAlertSink};
+use trailhound_aws::{
+    Clients, DynamoFindingStore, DynamoProfileStore, S3ModelSource, S3ObjectSource, SnsAlertSink,
+};
 use trailhound_core::Severity;
 use trailhound_core::pipeline::{PipelineConfig, PipelineError, Ports, Report, run_object};
 use trailhound_core::ports::{
-    AlertSink, FindingStore, ModelSource, ObjectRef, ObjectSource, Retry,
+    AlertSink, FindingStore, ModelSource, ObjectRef, ObjectSource, ProfileStore, Retry,
 };
 
 /// The function's ports and settings, built once at cold start.
 #[derive(Debug)]
-pub struct Ingest<O, M, F, A> {
+pub struct Ingest<O, M, F, A, P = Option<DynamoProfileStore>> {
     /// Where CloudTrail objects are read.
     pub objects: O,
     /// The model cache.
@@ -28,6 +30,8 @@ pub struct Ingest<O, M, F, A> {
     pub findings: F,
     /// The alerts topic.
     pub alerts: A,
+    /// The profiles table (behavioural baselines), when `PROFILES_TABLE` is set.
+    pub profiles: P,
     /// Pipeline settings.
     pub pipeline: PipelineConfig,
 }
@@ -49,6 +53,10 @@ impl AwsIngest {
             findings: DynamoFindingStore::new(clients.dynamodb.clone(), &cfg.findings_table)
                 .with_ttl_days(cfg.finding_ttl_days),
             alerts: SnsAlertSink::new(clients.sns.clone(), &cfg.alerts_topic_arn),
+            profiles: cfg
+                .profiles_table
+                .as_ref()
+                .map(|t| DynamoProfileStore::new(clients.dynamodb.clone(), t)),
             pipeline: cfg.pipeline(),
         }
     }
@@ -123,12 +131,13 @@ impl Tally {
     }
 }
 
-impl<O, M, F, A> Ingest<O, M, F, A>
+impl<O, M, F, A, P> Ingest<O, M, F, A, P>
 where
     O: ObjectSource,
     M: ModelSource,
     F: FindingStore,
     A: AlertSink,
+    P: ProfileStore,
 {
     /// Loads the model at cold start, so the first event does not pay for it. A
     /// failure is only logged: the first invocation tries again.
@@ -204,6 +213,7 @@ where
             models: &self.models,
             findings: &self.findings,
             alerts: &self.alerts,
+            profiles: &self.profiles,
         };
         match run_object(object, &ports, &self.pipeline).await {
             Ok(report) => {

@@ -309,6 +309,7 @@ async fn an_s3_notification_stores_findings_and_alerts_matching_subscribers_once
         models: &models,
         findings: &memory,
         alerts: &sink,
+        profiles: &trailhound_core::ports::NoProfiles,
     };
     let expected = run_object(&object, &ports, &env.config.pipeline())
         .await

@@ -8,6 +8,7 @@ pub mod dynamo;
 pub mod emf;
 mod error;
 pub mod model;
+pub mod profiles;
 pub mod retry;
 pub mod s3;
 pub mod sns;
@@ -16,6 +17,7 @@ pub mod testing;
 
 pub use dynamo::DynamoFindingStore;
 pub use model::S3ModelSource;
+pub use profiles::DynamoProfileStore;
 pub use s3::{PushedModel, S3ObjectSource, list_objects, push_model};
 pub use sns::SnsAlertSink;
 

@@ -312,6 +312,7 @@ async fn a_failed_publish_fails_the_object_and_its_retry_alerts_once() {
         models: &InMemoryModelSource::default(),
         findings: &findings,
         alerts: &alerts,
+        profiles: &trailhound_core::ports::NoProfiles,
     };
     let cfg = PipelineConfig::default();
 

@@ -3,6 +3,7 @@
 //! the AWS SDK; adapters of its ports live in `trailhound-aws` and the CLI.
 
 pub mod alerting;
+pub mod baseline;
 pub mod decode;
 pub mod eval;
 pub mod features;

@@ -4,8 +4,10 @@
 pub use crate::alerting::{AlertPolicy, DeliveryError, DeliveryStats, deliver};
 use crate::decode::Limits;
 use crate::finding::Finding;
+use crate::baseline::{self, BaselineConfig};
 use crate::ports::{
-    AlertSink, FindingStore, ModelSource, ObjectRef, ObjectSource, ObjectSummary, PortError, Retry,
+    AlertSink, FindingStore, ModelSource, NoProfiles, ObjectRef, ObjectSource, ObjectSummary,
+    PortError, ProfileStore, Retry,
 };
 use crate::score::cloudtrail::Scorer;
 use crate::severity::Severity;
@@ -24,6 +26,8 @@ pub struct PipelineConfig {
     pub keep_all: bool,
     /// Deduplication window and suppression entries.
     pub alert_policy: AlertPolicy,
+    /// Learning period of the behavioural baselines (used when a profile store is on).
+    pub baseline: BaselineConfig,
 }
 
 impl Default for PipelineConfig {
@@ -33,13 +37,14 @@ impl Default for PipelineConfig {
             min_alert_severity: Severity::Medium,
             keep_all: false,
             alert_policy: AlertPolicy::default(),
+            baseline: BaselineConfig::default(),
         }
     }
 }
 
 /// The ports one run uses.
 #[derive(Debug)]
-pub struct Ports<'a, O, M, F, A> {
+pub struct Ports<'a, O, M, F, A, P = NoProfiles> {
     /// Where objects are read from.
     pub objects: &'a O,
     /// Where the model comes from.
@@ -48,6 +53,8 @@ pub struct Ports<'a, O, M, F, A> {
     pub findings: &'a F,
     /// Where alerts go.
     pub alerts: &'a A,
+    /// Per-principal behavioural profiles ([`NoProfiles`]: baselines off).
+    pub profiles: &'a P,
 }
 
 /// What one run did with one object.
@@ -79,7 +86,7 @@ pub enum PipelineError {
     Port {
         /// The object.
         object: ObjectRef,
-        /// `fetch`, `model`, `store` or `alert`.
+        /// `fetch`, `model`, `profiles`, `store` or `alert`.
         stage: &'static str,
         /// The port's error, with its retry class.
         #[source]
@@ -100,9 +107,9 @@ impl PipelineError {
 /// Processes one CloudTrail object end to end and returns the findings in the
 /// report. Safe to repeat: findings have deterministic ids, the store refuses
 /// duplicates, and an alert goes out only for a finding not yet marked alerted.
-pub async fn run_object<O, M, F, A>(
+pub async fn run_object<O, M, F, A, P>(
     object: &ObjectRef,
-    ports: &Ports<'_, O, M, F, A>,
+    ports: &Ports<'_, O, M, F, A, P>,
     cfg: &PipelineConfig,
 ) -> Result<Report, PipelineError>
 where
@@ -110,6 +117,7 @@ where
     M: ModelSource,
     F: FindingStore,
     A: AlertSink,
+    P: ProfileStore,
 {
     let mut collected = Vec::new();
     let mut report = run_object_with(object, ports, cfg, |chunk| {
@@ -123,9 +131,9 @@ where
 /// Like [`run_object`], but hands the findings (every scored event with
 /// `keep_all`) to `each` a chunk at a time instead of keeping them: memory stays
 /// bounded by one chunk whatever the object. The report's `findings` is empty.
-pub async fn run_object_with<O, M, F, A>(
+pub async fn run_object_with<O, M, F, A, P>(
     object: &ObjectRef,
-    ports: &Ports<'_, O, M, F, A>,
+    ports: &Ports<'_, O, M, F, A, P>,
     cfg: &PipelineConfig,
     mut each: impl FnMut(&[Finding]),
 ) -> Result<Report, PipelineError>
@@ -134,6 +142,7 @@ where
     M: ModelSource,
     F: FindingStore,
     A: AlertSink,
+    P: ProfileStore,
 {
     let started = Instant::now();
     let port_err = |stage: &'static str| {
@@ -159,7 +168,23 @@ where
         source,
     })?;
 
+    // One read of the batch's principals' profiles before scoring.
+    let profiles = if ports.profiles.enabled() {
+        let keys = baseline::batch_keys(&batch);
+        Some(
+            ports
+                .profiles
+                .get_profiles(&keys)
+                .await
+                .map_err(port_err("profiles"))?,
+        )
+    } else {
+        None
+    };
     let mut scorer = Scorer::new(&batch, model.as_deref(), cfg.keep_all);
+    if let Some(p) = &profiles {
+        scorer = scorer.with_profiles(p, cfg.baseline);
+    }
     let mut delivery = DeliveryStats::default();
     while let Some(mut chunk) = scorer.next_chunk() {
         deliver(&mut chunk, ports.findings, ports.alerts, cfg, &mut delivery)
@@ -168,6 +193,17 @@ where
         each(&chunk);
     }
     delivery.finish().map_err(|e| port_err(e.stage)(e.source))?;
+    // Learn only once everything is stored and alerted: a retry after a failure
+    // above must score against the same profiles, or a finding stored unalerted
+    // could score lower the second time and never alert.
+    if profiles.is_some() {
+        let updates = baseline::observe(&batch, &baseline::origin_of(&object.to_string()));
+        ports
+            .profiles
+            .merge_profiles(&updates)
+            .await
+            .map_err(port_err("profiles"))?;
+    }
 
     let summary = ObjectSummary {
         object: object.clone(),

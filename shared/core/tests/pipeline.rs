@@ -111,6 +111,7 @@ fn stores_and_alerts_once_even_when_the_object_is_processed_twice() {
         models: &w.models,
         findings: &w.store,
         alerts: &w.alerts,
+        profiles: &trailhound_core::ports::NoProfiles,
     };
     let cfg = PipelineConfig::default();
     let first = block_on(run_object(&w.attack_key, &ports, &cfg)).expect("first run");
@@ -152,6 +153,7 @@ fn a_failed_alert_is_sent_on_the_retry_and_only_then() {
         models: &w.models,
         findings: &w.store,
         alerts: &w.alerts,
+        profiles: &trailhound_core::ports::NoProfiles,
     };
     let cfg = PipelineConfig::default();
     w.alerts.fail.store(true, Ordering::SeqCst);
@@ -175,6 +177,7 @@ fn digests_and_bad_objects_are_told_apart() {
         models: &w.models,
         findings: &w.store,
         alerts: &w.alerts,
+        profiles: &trailhound_core::ports::NoProfiles,
     };
     let cfg = PipelineConfig::default();
     let digest = ObjectRef {

@@ -209,6 +209,11 @@ pub trait AlertSink: Send + Sync {
     fn publish(&self, finding: &Finding) -> impl Future<Output = Result<(), PortError>> + Send;
 }
 
+mod profiles;
+#[cfg(any(test, feature = "test-util"))]
+pub use profiles::InMemoryProfileStore;
+pub use profiles::{NoProfiles, ProfileStore};
+
 #[cfg(any(test, feature = "test-util"))]
 mod memory;
 #[cfg(any(test, feature = "test-util"))]

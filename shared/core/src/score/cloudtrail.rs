@@ -2,6 +2,7 @@
 //! and build one [`Finding`] per event (with `severity: None` when nothing fired).
 
 use super::{FAILED_CALL_PENALTY, combine, explain};
+use crate::baseline::{BaselineConfig, BatchBaseline, EventBaseline, Profile};
 use crate::features::cloudtrail::{BatchEncoding, Col, FileStats};
 use crate::finding::{Detection, Finding, finding_id};
 use crate::models::artifact::{Encoder, Model};
@@ -51,6 +52,7 @@ pub struct Scorer<'a> {
     keep_all: bool,
     next: usize,
     scores: Vec<f64>,
+    baseline: Option<BatchBaseline<'a>>,
 }
 
 impl<'a> Scorer<'a> {
@@ -67,7 +69,24 @@ impl<'a> Scorer<'a> {
             keep_all,
             next: 0,
             scores: vec![0.0; CHUNK],
+            baseline: None,
         }
+    }
+
+    /// Judges events against their principals' profiles too (behavioural
+    /// baselines): `profiles` holds those of the batch's principals that exist.
+    pub fn with_profiles(
+        mut self,
+        profiles: &'a std::collections::HashMap<String, Profile>,
+        cfg: BaselineConfig,
+    ) -> Self {
+        let encoder = self.model.as_ref().and_then(|(m, _)| match &m.encoder {
+            Encoder::CloudTrail(enc) => Some(enc),
+            #[allow(unreachable_patterns)]
+            _ => None,
+        });
+        self.baseline = Some(BatchBaseline::new(self.batch, profiles, cfg, encoder));
+        self
     }
 
     /// Findings of the next chunk of up to 4,096 events: those that reached a
@@ -83,8 +102,19 @@ impl<'a> Scorer<'a> {
         let mut out = Vec::new();
         match &self.model {
             Some((m, prepared)) => {
-                let x = prepared.rows(start..end);
+                let mut x = prepared.rows(start..end);
                 let k = x.nrows();
+                let bases: Vec<Option<EventBaseline>> = events[start..start + k]
+                    .iter()
+                    .enumerate()
+                    .map(|(j, e)| {
+                        let b = self.baseline.as_ref()?.event(self.batch, e);
+                        if let Some(row) = x.row_mut(j).into_slice() {
+                            b.apply_to_row(row);
+                        }
+                        Some(b)
+                    })
+                    .collect();
                 m.forest.score_into(x.view(), &mut self.scores[..k]);
                 for (j, e) in events[start..start + k].iter().enumerate() {
                     let row = x.row(j);
@@ -94,15 +124,25 @@ impl<'a> Scorer<'a> {
                         score: self.scores[j],
                         file: prepared.file(),
                     };
-                    out.extend(judge(self.batch, e, Some(&view), self.keep_all));
+                    let base = bases.get(j).copied().flatten();
+                    out.extend(judge(
+                        self.batch,
+                        e,
+                        Some(&view),
+                        base.as_ref(),
+                        self.keep_all,
+                    ));
                 }
             }
             None => {
                 for e in &events[start..end] {
-                    out.extend(judge(self.batch, e, None, self.keep_all));
+                    let base = self.baseline.as_ref().map(|b| b.event(self.batch, e));
+                    out.extend(judge(self.batch, e, None, base.as_ref(), self.keep_all));
                 }
             }
         }
+        let version = self.model.as_ref().map_or("none", |(m, _)| m.version());
+        out.extend(correlation_findings(self.batch, start..end, version));
         Some(out)
     }
 }
@@ -124,6 +164,7 @@ fn judge(
     batch: &CtBatch,
     e: &CtEvent,
     view: Option<&ModelView<'_>>,
+    base: Option<&EventBaseline>,
     keep_all: bool,
 ) -> Option<Finding> {
     let mut detections = Vec::new();
@@ -145,12 +186,22 @@ fn judge(
             technique: Some(rule.technique.to_owned()),
         });
     }
+    rule_sev = sigma_verdict(batch, e, rule_sev, &mut detections, &mut reasons);
     let (score, model_sev) = match view {
         Some(v) => (
             v.score,
             model_verdict(batch, e, v, &mut detections, &mut reasons),
         ),
         None => (rule_sev.map_or(0.0, |s| s / 10.0), None),
+    };
+    // Behavioural baseline: learning period and novelty for this principal.
+    let model_sev = match base {
+        Some(b) => {
+            let sev = b.adjust_model(model_sev, e.read_only == Some(true), &mut reasons);
+            b.add_reasons(batch, e, &mut reasons);
+            sev
+        }
+        None => model_sev,
     };
     let severity_score = combine(rule_sev, model_sev);
     let severity = severity_score.and_then(Severity::from_score);
@@ -178,6 +229,93 @@ fn judge(
         model_version: view.map_or("none", |v| v.model.version()).to_owned(),
         triage: crate::finding::Triage::default(),
     })
+}
+
+/// Adds the event's Sigma hits (detection and reason each); the strongest rule
+/// severity wins, as between built-in rules. No failed-call penalty: a Sigma rule
+/// says itself whether it wants `errorCode: null`.
+fn sigma_verdict(
+    batch: &CtBatch,
+    e: &CtEvent,
+    mut rule_sev: Option<f64>,
+    detections: &mut Vec<Detection>,
+    reasons: &mut Vec<String>,
+) -> Option<f64> {
+    for rule in batch.sigma_rules(e) {
+        reasons.push(match rule.technique() {
+            Some(t) => format!("Sigma: {} ({t})", rule.title),
+            None => format!("Sigma: {}", rule.title),
+        });
+        detections.push(Detection {
+            id: rule.id.clone(),
+            technique: rule.technique().map(str::to_owned),
+        });
+        rule_sev = Some(rule_sev.map_or(rule.severity, |s| s.max(rule.severity)));
+    }
+    rule_sev
+}
+
+/// Findings of the Sigma thresholds reached by events `range` of the batch: one
+/// per (rule, group, window), its id derived from those so replays do not
+/// duplicate it, its reasons carrying the evidence.
+fn correlation_findings(
+    batch: &CtBatch,
+    range: std::ops::Range<usize>,
+    model_version: &str,
+) -> Vec<Finding> {
+    let Some(rules) = batch.rule_set() else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (i, hit) in batch.correlations.iter().filter(|(i, _)| range.contains(i)) {
+        let (Some(e), Some(rule)) = (batch.events.get(*i), rules.rule(hit.rule)) else {
+            continue;
+        };
+        let start = timefmt::format_rfc3339(hit.window_start);
+        let end = timefmt::format_rfc3339(hit.window_end);
+        let minutes = hit.timespan / 60;
+        let group = if hit.group.is_empty() {
+            "all events".to_owned()
+        } else {
+            hit.group.clone()
+        };
+        let key = format!("sigma-correlation\0{}\0{}\0{}", rule.id, hit.group, hit.window_start);
+        let score = combine(Some(rule.severity), None).unwrap_or(rule.severity);
+        out.push(Finding {
+            finding_id: finding_id(SOURCE, &key),
+            event_id: e.event_id.to_string(),
+            source: SOURCE.to_owned(),
+            time: end.clone(),
+            account: batch.str(e.account).to_owned(),
+            region: batch.str(e.region).to_owned(),
+            principal: batch.str(e.principal).to_owned(),
+            action: format!(
+                "{}:{}",
+                batch.str(e.source).trim_end_matches(".amazonaws.com"),
+                batch.str(e.name)
+            ),
+            score: (score / 10.0 * 1e6).round() / 1e6,
+            severity: Severity::from_score(score),
+            severity_score: score,
+            detections: vec![Detection {
+                id: rule.id.clone(),
+                technique: rule.technique().map(str::to_owned),
+            }],
+            reasons: vec![
+                match rule.technique() {
+                    Some(t) => format!("Sigma: {} ({t})", rule.title),
+                    None => format!("Sigma: {}", rule.title),
+                },
+                format!(
+                    "{} matching events within {minutes} min ({start} to {end}) for {group}",
+                    hit.count
+                ),
+            ],
+            model_version: model_version.to_owned(),
+            triage: Default::default(),
+        });
+    }
+    out
 }
 
 /// The model-only severity of an event: the stronger of the two calibrated
