@@ -279,7 +279,10 @@ fn correlation_findings(
         } else {
             hit.group.clone()
         };
-        let key = format!("sigma-correlation\0{}\0{}\0{}", rule.id, hit.group, hit.window_start);
+        let key = format!(
+            "sigma-correlation\0{}\0{}\0{}",
+            rule.id, hit.group, hit.window_start
+        );
         let score = combine(Some(rule.severity), None).unwrap_or(rule.severity);
         out.push(Finding {
             finding_id: finding_id(SOURCE, &key),
