@@ -11,10 +11,21 @@ use flate2::write::GzEncoder;
 use logs_ingest::{AwsLogsIngest, Config, HandlerError};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 use std::io::Write as _;
+use trailhound_aws::dynamo::finding_from_item;
+use trailhound_aws::push_model;
 use trailhound_aws::testing::{moto_config, moto_endpoint, unique_name};
 use trailhound_aws::{Clients, dynamo::create_table};
-use trailhound_core::logs::LogsError;
+use trailhound_core::decode::Limits;
+use trailhound_core::finding::Finding;
+use trailhound_core::logs::{LogsBatch, LogsError};
+use trailhound_core::models::iforest::IsolationForestParams;
+use trailhound_core::models::train::train_vpcflow;
+use trailhound_core::simulate::net::{
+    Label, NetScenario, NetSimConfig, NetSimError, NetSource, generate,
+};
+use trailhound_core::sources::cwl::SourceMap;
 
 /// Everything one test needs, with names no other test uses.
 struct Env {
@@ -445,5 +456,122 @@ async fn control_messages_are_acknowledged_and_bad_payloads_fail_without_storing
         let report = ingest.handle_bytes(&bytes).await.unwrap();
         assert!(report.counts.parsed > 0, "{f}: {:?}", report.counts);
         assert_eq!(report.counts.skipped, 0, "{f}");
+    }
+}
+
+/// Simulated flow log payloads (Lambda events) and their labels.
+fn simulated_flows(seed: u64, scenarios: Vec<NetScenario>) -> (Vec<String>, Vec<Label>) {
+    let cfg = NetSimConfig {
+        seed,
+        events_per_day: 20_000,
+        scenarios,
+        ..NetSimConfig::new(NetSource::VpcFlow)
+    };
+    let (mut events, mut labels) = (Vec::new(), Vec::new());
+    generate::<NetSimError>(
+        &cfg,
+        |e| {
+            events.push(e.to_owned());
+            Ok(())
+        },
+        |l| {
+            labels.push(l);
+            Ok(())
+        },
+    )
+    .unwrap();
+    (events, labels)
+}
+
+#[tokio::test]
+async fn the_vpcflow_model_comes_from_s3_and_scores_a_simulated_day() {
+    let Some(env) = env("logs_vpcflow_model").await else {
+        return;
+    };
+    // Train on a quiet day (hard negatives only), as `trailhound train` does.
+    let (training, _) = simulated_flows(31, NetScenario::all_benign(NetSource::VpcFlow));
+    let batch = || {
+        let mut b = LogsBatch::default();
+        for e in &training {
+            b.add_event(e.as_bytes(), &Limits::default(), &SourceMap::default())
+                .unwrap();
+        }
+        std::iter::once(b.vpcflow)
+    };
+    let model = train_vpcflow(batch, &IsolationForestParams::default()).unwrap();
+    push_model(
+        &env.clients.s3,
+        &env.config.model_bucket,
+        &env.config.model_key_for("vpcflow"),
+        model.to_bytes().unwrap(),
+    )
+    .await
+    .unwrap();
+
+    let (day, labels) = simulated_flows(32, vec![NetScenario::PortScan]);
+    let ingest = env.ingest();
+    let mut versions = BTreeSet::new();
+    for e in &day {
+        let report = ingest.handle_bytes(e.as_bytes()).await.unwrap();
+        versions.extend(report.model_versions.get("vpcflow").cloned());
+    }
+    assert_eq!(versions, BTreeSet::from([model.version().to_owned()]));
+    let scanned: BTreeSet<&str> = labels
+        .iter()
+        .filter(|l| l.label == 1)
+        .map(|l| l.event_id.as_str())
+        .collect();
+    assert!(!scanned.is_empty());
+    let stored = env.stored_findings().await;
+    let hits: Vec<_> = stored
+        .iter()
+        .filter(|f| scanned.contains(f.event_id.as_str()))
+        .collect();
+    assert!(!hits.is_empty(), "the port scan is found");
+    assert!(hits.iter().all(|f| f.model_version == model.version()));
+    let mut by_sev = std::collections::BTreeMap::new();
+    for f in stored
+        .iter()
+        .filter(|f| !scanned.contains(f.event_id.as_str()))
+    {
+        *by_sev.entry(format!("{:?}", f.severity)).or_insert(0) += 1;
+    }
+    let loud = stored
+        .iter()
+        .filter(|f| !scanned.contains(f.event_id.as_str()))
+        .filter(|f| f.severity >= Some(trailhound_core::Severity::Medium))
+        .count();
+    assert!(
+        loud * 1000 <= labels.len(),
+        "{loud} medium+ findings on normal traffic out of {} log events: {by_sev:?}",
+        labels.len()
+    );
+}
+
+impl Env {
+    /// Every stored finding, read back through the store's own item format.
+    async fn stored_findings(&self) -> Vec<Finding> {
+        let mut found = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .clients
+                .dynamodb
+                .scan()
+                .table_name(&self.config.findings_table)
+                .filter_expression("sk = :f")
+                .expression_attribute_values(":f", AttributeValue::S("FINDING".into()))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .unwrap();
+            for i in out.items() {
+                found.push(finding_from_item(i).unwrap().0);
+            }
+            start = out.last_evaluated_key().cloned();
+            if start.is_none() {
+                return found;
+            }
+        }
     }
 }
