@@ -127,6 +127,14 @@ pub struct LogsBatch {
 }
 
 impl LogsBatch {
+    /// An empty batch whose CloudTrail events are also matched against these Sigma rules.
+    pub fn with_rules(rules: Option<std::sync::Arc<crate::rules::sigma::RuleSet>>) -> Self {
+        Self {
+            cloudtrail: CtBatch::with_rules(rules),
+            ..Self::default()
+        }
+    }
+
     /// Decodes one Lambda subscription event and adds its log events.
     pub fn add_event(
         &mut self,
@@ -236,7 +244,7 @@ where
     F: FindingStore,
     A: AlertSink,
 {
-    let mut batch = LogsBatch::default();
+    let mut batch = LogsBatch::with_rules(cfg.pipeline.rules.clone());
     batch
         .add_event(event_json, &cfg.pipeline.limits, &cfg.sources)
         .map_err(LogsError::BadPayload)?;

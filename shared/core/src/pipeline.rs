@@ -28,6 +28,10 @@ pub struct PipelineConfig {
     pub alert_policy: AlertPolicy,
     /// Learning period of the behavioural baselines (used when a profile store is on).
     pub baseline: BaselineConfig,
+    /// Sigma rules evaluated on every CloudTrail event (built-in threshold rules
+    /// and user rules); `None`: built-in Rust rules only. Shared, so that the
+    /// correlation state carries over from object to object.
+    pub rules: Option<std::sync::Arc<crate::rules::sigma::RuleSet>>,
 }
 
 impl Default for PipelineConfig {
@@ -38,6 +42,7 @@ impl Default for PipelineConfig {
             keep_all: false,
             alert_policy: AlertPolicy::default(),
             baseline: BaselineConfig::default(),
+            rules: None,
         }
     }
 }
@@ -163,9 +168,11 @@ where
         .fetch(object)
         .await
         .map_err(port_err("fetch"))?;
-    let batch = CtBatch::read(body, &cfg.limits).map_err(|source| PipelineError::BadObject {
-        object: object.clone(),
-        source,
+    let batch = CtBatch::read_with(body, &cfg.limits, cfg.rules.clone()).map_err(|source| {
+        PipelineError::BadObject {
+            object: object.clone(),
+            source,
+        }
     })?;
 
     // One read of the batch's principals' profiles before scoring.
