@@ -240,3 +240,58 @@ fn readme_documents_every_payload_rule_and_flow_field() {
         );
     }
 }
+
+/// Every prefix of every fixture line, and each line with one byte replaced by a
+/// delimiter, goes through every parser: each gives a value or an error, never a
+/// panic.
+#[test]
+fn truncated_and_mangled_lines_never_panic() {
+    let custom = FlowFormat::parse(text("vpcflow/custom-v5.format").trim()).unwrap();
+    let map = SourceMap::parse(MAP).unwrap();
+    let mut lines = Vec::new();
+    for rel in [
+        "vpcflow/default-v2.log",
+        "vpcflow/custom-v5.log",
+        "access_log/nginx.log",
+        "access_log/morgan.log",
+        "access_log/morgan.jsonl",
+    ] {
+        lines.extend(text(rel).lines().map(str::to_owned));
+    }
+    let mut variants = Vec::new();
+    for line in &lines {
+        for cut in (0..=line.len()).filter(|&i| line.is_char_boundary(i)) {
+            variants.push(line[..cut].to_owned());
+        }
+        for (i, _) in line.char_indices().step_by(3) {
+            for c in ['"', ' ', '[', ']', '%', '{', '?', '-'] {
+                let mut m = line.clone();
+                m.replace_range(
+                    i..i + line[i..].chars().next().map_or(1, char::len_utf8),
+                    &c.to_string(),
+                );
+                variants.push(m);
+            }
+        }
+    }
+    let mut parsed = 0usize;
+    for v in &variants {
+        parsed += usize::from(FlowFormat::default().parse_line(v).is_ok());
+        parsed += usize::from(custom.parse_line(v).is_ok());
+        for fmt in [
+            AccessFormat::NginxCombined,
+            AccessFormat::MorganCombined,
+            AccessFormat::MorganJson,
+            AccessFormat::Auto,
+        ] {
+            if let Ok(r) = access_log::parse_line(v, fmt) {
+                parsed += 1;
+                web_payload::inspect(&r.path, r.query.as_deref(), &r.user_agent);
+            }
+        }
+        web_payload::inspect(v, Some(v), v);
+        map.resolve("/unmapped", v);
+    }
+    assert!(variants.len() > 10_000, "{}", variants.len());
+    assert!(parsed > lines.len(), "some variants still parse");
+}
