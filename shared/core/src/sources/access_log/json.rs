@@ -2,7 +2,7 @@
 //! common key spellings (first key wins, see the parent module's table) with
 //! borrowed strings, and skips every other key without building a value.
 
-use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use std::borrow::Cow;
 use std::fmt;
 
@@ -159,30 +159,32 @@ const SLOTS: usize = 14;
 /// The values of one JSON line, by slot, first key wins.
 struct JsonLine<'a>([Option<Scalar<'a>>; SLOTS]);
 
-impl<'de> de::Deserialize<'de> for JsonLine<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = JsonLine<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("an access log object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Self::Value, A::Error> {
-                let mut out = JsonLine(Default::default());
-                while let Some(Key(k)) = a.next_key::<Key<'de>>()? {
-                    match slot(&k) {
-                        Some(s) if out.0[s as usize].is_none() => {
-                            out.0[s as usize] = Some(a.next_value::<Scalar<'de>>()?);
-                        }
-                        _ => {
-                            a.next_value::<IgnoredAny>()?;
-                        }
-                    }
+/// Fills a [`JsonLine`] in place (a seed rather than `Deserialize`, so the
+/// fourteen slots are not moved through serde's return values).
+impl<'de> DeserializeSeed<'de> for &mut JsonLine<'de> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for &mut JsonLine<'de> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an access log object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<(), A::Error> {
+        while let Some(Key(k)) = a.next_key::<Key<'de>>()? {
+            match slot(&k) {
+                Some(s) if self.0[s as usize].is_none() => {
+                    self.0[s as usize] = Some(a.next_value::<Scalar<'de>>()?);
                 }
-                Ok(out)
+                _ => {
+                    a.next_value::<IgnoredAny>()?;
+                }
             }
         }
-        d.deserialize_map(V)
+        Ok(())
     }
 }
 
@@ -226,8 +228,11 @@ fn split_target(t: Cow<'_, str>) -> (Cow<'_, str>, Option<Cow<'_, str>>) {
 }
 
 pub(super) fn parse_json(line: &str) -> Result<AccessRecord<'_>, AccessError> {
-    let mut j: JsonLine<'_> =
-        serde_json::from_str(line).map_err(|e| AccessError::Json { column: e.column() })?;
+    let json_err = |e: serde_json::Error| AccessError::Json { column: e.column() };
+    let mut j = JsonLine(Default::default());
+    let mut de = serde_json::Deserializer::from_str(line);
+    (&mut j).deserialize(&mut de).map_err(json_err)?;
+    de.end().map_err(json_err)?;
     let remote = match j.take(Slot::Remote) {
         Some(Scalar::Str(s)) => parse_ip(&s)?,
         Some(_) => return Err(AccessError::BadField { field: "remote" }),
