@@ -9,7 +9,7 @@
 //! condition on the version read (`attribute_not_exists(pk)` for a new profile);
 //! when another writer got there first the condition fails, and the profile is read
 //! again, merged again and written again, with backoff. No merge is ever lost, and a
-//! retried object changes nothing. Profiles are bounded (a few tens of KB at most),
+//! retried object changes nothing (an update already merged is not even written). Profiles are bounded (a few tens of KB at most),
 //! well under DynamoDB's 400 KB item limit; the TTL attribute (`expires_at`)
 //! removes a profile not updated for [`DEFAULT_PROFILE_TTL_DAYS`].
 
@@ -267,7 +267,12 @@ impl DynamoProfileStore {
                 Some((p, v)) => (p, Some(v)),
                 None => (Profile::default(), None),
             };
+            let before = read.map(|_| profile.clone());
             profile.absorb(update);
+            if before.as_ref() == Some(&profile) {
+                // Already merged (a retried object): nothing to write.
+                return Ok(());
+            }
             if self.put_if(&update.key, &profile, read).await? {
                 return Ok(());
             }

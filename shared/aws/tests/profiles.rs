@@ -85,8 +85,8 @@ async fn profiles_round_trip_and_repeated_updates_change_nothing() {
         .unwrap();
     assert_eq!(
         item["version"],
-        AttributeValue::N("3".into()),
-        "one write per merge"
+        AttributeValue::N("2".into()),
+        "one write per new update, none for the repeats"
     );
     assert!(matches!(item.get("expires_at"), Some(AttributeValue::N(_))));
 }

@@ -26,7 +26,7 @@ mod profile;
 #[cfg(test)]
 mod tests;
 
-pub use novelty::{BatchBaseline, EventBaseline, Novelty, Standing};
+pub use novelty::{BatchBaseline, Call, EventBaseline, Novelty, Standing};
 pub use profile::{
     DECAY_DAYS, EntrySet, Facet, MAX_KEY_BYTES, MAX_ORIGINS, Profile, ProfileUpdate, day_of,
 };

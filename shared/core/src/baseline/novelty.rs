@@ -6,7 +6,7 @@ use super::{
 };
 use crate::features::cloudtrail::{CloudTrailEncoder, Col};
 use crate::intern::Sym;
-use crate::sources::cloudtrail::{CtBatch, CtEvent, network_of};
+use crate::sources::cloudtrail::{CtBatch, CtEvent, IpClass, network_of};
 use crate::timefmt;
 use rustc_hash::FxHashMap;
 use std::collections::HashMap;
@@ -76,37 +76,62 @@ pub struct EventBaseline {
     pub novelty: Novelty,
     /// Whether the model saw this principal in training (enough calls to know it).
     pub model_known: bool,
+    /// Whether the call came from a network that no principal of the object (as
+    /// far as their profiles tell) used in the last 30 days: a public address
+    /// foreign to the account. Private and service sources never are.
+    pub foreign_network: bool,
+}
+
+/// What kind of call an event is, for [`EventBaseline::adjust_model`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Call {
+    /// A read-only call.
+    pub read_only: bool,
+    /// The call failed or was denied.
+    pub failed: bool,
 }
 
 impl EventBaseline {
     /// Sets the model's novelty columns for what the profile finds new (an OR with
-    /// what training found new, so the schema and the model stay as they are).
-    pub fn apply_to_row(&self, row: &mut [f32]) {
+    /// what training found new, so the schema and the model stay as they are). A
+    /// read's action novelty is left to training: a first read is how people work.
+    pub fn apply_to_row(&self, row: &mut [f32], read_only: bool) {
         let mut set = |c: Col, on: bool| {
             if on && let Some(v) = row.get_mut(c as usize) {
                 *v = 1.0;
             }
         };
-        set(Col::NewAction, self.novelty.has(Facet::Action));
+        set(
+            Col::NewAction,
+            self.novelty.has(Facet::Action) && !read_only,
+        );
         set(Col::NewNetwork, self.novelty.has(Facet::Network));
         set(Col::NewClient, self.novelty.has(Facet::Client));
     }
 
-    /// The model's severity once the baseline is taken into account: capped during
-    /// a learning period the model cannot vouch for, raised by [`NOVELTY_STEP`] per
-    /// kind of novelty (at most two) for a principal past it. A read-only call
-    /// counts only a new network or client: a first read is how people work.
+    /// The model's severity once the baseline is taken into account.
+    ///
+    /// In the learning period, a successful call by a principal the model did not
+    /// see in training either, from a network the account knows, is kept at most
+    /// `low` ([`LEARNING_CAP`]): a new colleague's first days. Failed or denied
+    /// calls and calls from foreign networks are left alone: those are how a
+    /// brute force or a backdoor's first use look.
+    ///
+    /// Past it, a verdict is raised by [`NOVELTY_STEP`] per kind of context novelty
+    /// (network, client, region, hour; at most two). A new action is not counted
+    /// here (the model's `new_action` column has it already), and a read-only call
+    /// is raised only when its network or client is new.
     pub fn adjust_model(
         &self,
         sev: Option<f64>,
-        read_only: bool,
+        call: Call,
         reasons: &mut Vec<String>,
     ) -> Option<f64> {
         let s = sev?;
         match self.standing {
             Standing::Untracked => Some(s),
             Standing::Learning { days, events } => {
-                if self.model_known || s <= LEARNING_CAP {
+                if self.model_known || call.failed || self.foreign_network || s <= LEARNING_CAP {
                     return Some(s);
                 }
                 reasons.push(format!(
@@ -115,18 +140,14 @@ impl EventBaseline {
                 Some(LEARNING_CAP)
             }
             Standing::Mature => {
-                let counted: &[Facet] = if read_only {
-                    &[Facet::Network, Facet::Client]
-                } else {
-                    &[
-                        Facet::Action,
-                        Facet::Network,
-                        Facet::Region,
-                        Facet::Client,
-                        Facet::Hour,
-                    ]
-                };
-                let k = counted.iter().filter(|f| self.novelty.has(**f)).count();
+                let n = self.novelty;
+                if call.read_only && !n.has(Facet::Network) && !n.has(Facet::Client) {
+                    return Some(s);
+                }
+                let k = [Facet::Network, Facet::Client, Facet::Region, Facet::Hour]
+                    .iter()
+                    .filter(|f| n.has(**f))
+                    .count();
                 let bump = NOVELTY_STEP * k.min(2) as f64;
                 Some((s + bump).min(NOVELTY_CEILING.max(s)))
             }
@@ -204,6 +225,8 @@ pub struct BatchBaseline<'a> {
     cfg: BaselineConfig,
     principals: FxHashMap<(Sym, Sym), Entry<'a>>,
     actions: FxHashMap<(Sym, Sym), String>,
+    /// Networks of every profile read, with the last day any principal used them.
+    networks: FxHashMap<&'a str, i64>,
 }
 
 impl<'a> BatchBaseline<'a> {
@@ -238,11 +261,31 @@ impl<'a> BatchBaseline<'a> {
                 )
             });
         }
+        let mut networks: FxHashMap<&'a str, i64> = FxHashMap::default();
+        for entry in principals.values() {
+            for (net, day) in entry.profile.iter().flat_map(|p| p.networks.iter()) {
+                let d = networks.entry(net).or_insert(day);
+                *d = (*d).max(day);
+            }
+        }
         Self {
             cfg,
             principals,
             actions,
+            networks,
         }
+    }
+
+    /// Whether an event's source is a public network no profile of the batch used
+    /// within [`DECAY_DAYS`].
+    fn foreign(&self, batch: &CtBatch, e: &CtEvent) -> bool {
+        if !matches!(e.ip_class, IpClass::PublicV4 | IpClass::PublicV6) {
+            return false;
+        }
+        let day = day_of(e.time);
+        self.networks
+            .get(network_of(batch.str(e.ip)))
+            .is_none_or(|&d| day - d >= DECAY_DAYS)
     }
 
     /// The baseline's view of one event of the batch.
@@ -252,6 +295,7 @@ impl<'a> BatchBaseline<'a> {
                 standing: Standing::Untracked,
                 novelty: Novelty::default(),
                 model_known: false,
+                foreign_network: false,
             };
         };
         let learning = |p: Option<&Profile>| Standing::Learning {
@@ -270,6 +314,7 @@ impl<'a> BatchBaseline<'a> {
                     standing: learning(other),
                     novelty: Novelty::default(),
                     model_known: entry.model_known,
+                    foreign_network: self.foreign(batch, e),
                 };
             }
         };
@@ -277,6 +322,7 @@ impl<'a> BatchBaseline<'a> {
             standing: Standing::Mature,
             novelty: self.novelty(profile, batch, e),
             model_known: entry.model_known,
+            foreign_network: self.foreign(batch, e),
         }
     }
 

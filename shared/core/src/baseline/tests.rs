@@ -271,6 +271,14 @@ fn novelty_needs_a_mature_profile_and_names_what_is_new() {
 
 #[test]
 fn learning_caps_the_model_alone_and_maturity_adds_a_modest_bump() {
+    const WRITE: Call = Call {
+        read_only: false,
+        failed: false,
+    };
+    const READ: Call = Call {
+        read_only: true,
+        failed: false,
+    };
     let mut reasons = Vec::new();
     let learning = EventBaseline {
         standing: Standing::Learning {
@@ -279,23 +287,42 @@ fn learning_caps_the_model_alone_and_maturity_adds_a_modest_bump() {
         },
         novelty: Novelty::default(),
         model_known: false,
+        foreign_network: false,
     };
     assert_eq!(
-        learning.adjust_model(Some(6.0), false, &mut reasons),
+        learning.adjust_model(Some(6.0), WRITE, &mut reasons),
         Some(novelty::LEARNING_CAP)
     );
     assert!(reasons[0].contains("learning period"), "{reasons:?}");
     assert_eq!(
-        learning.adjust_model(Some(2.0), false, &mut reasons),
+        learning.adjust_model(Some(2.0), WRITE, &mut reasons),
         Some(2.0)
     );
-    assert_eq!(learning.adjust_model(None, false, &mut reasons), None);
+    assert_eq!(learning.adjust_model(None, WRITE, &mut reasons), None);
     let known = EventBaseline {
         model_known: true,
         ..learning
     };
     assert_eq!(
-        known.adjust_model(Some(6.0), false, &mut reasons),
+        known.adjust_model(Some(6.0), WRITE, &mut reasons),
+        Some(6.0)
+    );
+    // A failed call, or one from a network foreign to the account, is not capped:
+    // that is how a brute force or a backdoor's first use look.
+    let failed = Call {
+        read_only: false,
+        failed: true,
+    };
+    assert_eq!(
+        learning.adjust_model(Some(6.0), failed, &mut reasons),
+        Some(6.0)
+    );
+    let foreign = EventBaseline {
+        foreign_network: true,
+        ..learning
+    };
+    assert_eq!(
+        foreign.adjust_model(Some(6.0), WRITE, &mut reasons),
         Some(6.0)
     );
 
@@ -307,28 +334,47 @@ fn learning_caps_the_model_alone_and_maturity_adds_a_modest_bump() {
         standing: Standing::Mature,
         novelty,
         model_known: true,
+        foreign_network: false,
     };
+    // Region and hour count; the new action is the model's business.
     assert_eq!(
-        mature.adjust_model(Some(4.0), false, &mut reasons),
+        mature.adjust_model(Some(4.0), WRITE, &mut reasons),
         Some(5.0)
     );
     assert_eq!(
-        mature.adjust_model(Some(7.8), false, &mut reasons),
+        mature.adjust_model(Some(7.8), WRITE, &mut reasons),
         Some(8.0)
     );
     assert_eq!(
-        mature.adjust_model(Some(3.0), true, &mut reasons),
+        mature.adjust_model(Some(3.0), READ, &mut reasons),
         Some(3.0),
         "a first read is not suspicious"
     );
     assert_eq!(
-        mature.adjust_model(None, false, &mut reasons),
+        mature.adjust_model(None, WRITE, &mut reasons),
         None,
         "novelty alone is no finding"
     );
+    let mut from_new_network = novelty;
+    from_new_network.set(Facet::Network);
+    let read_from_new = EventBaseline {
+        novelty: from_new_network,
+        ..mature
+    };
+    assert_eq!(
+        read_from_new.adjust_model(Some(3.0), READ, &mut reasons),
+        Some(4.0),
+        "a read from a new network"
+    );
 
     let mut row = vec![0.0f32; crate::features::cloudtrail::N_FEATURES];
-    mature.apply_to_row(&mut row);
+    mature.apply_to_row(&mut row, true);
+    assert_eq!(
+        row[Col::NewAction as usize],
+        0.0,
+        "a first read is left to training"
+    );
+    mature.apply_to_row(&mut row, false);
     assert_eq!(row[Col::NewAction as usize], 1.0);
     assert_eq!(row[Col::NewNetwork as usize], 0.0);
     assert_eq!(row[Col::NewClient as usize], 0.0);

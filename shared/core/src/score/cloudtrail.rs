@@ -110,7 +110,7 @@ impl<'a> Scorer<'a> {
                     .map(|(j, e)| {
                         let b = self.baseline.as_ref()?.event(self.batch, e);
                         if let Some(row) = x.row_mut(j).into_slice() {
-                            b.apply_to_row(row);
+                            b.apply_to_row(row, e.read_only == Some(true));
                         }
                         Some(b)
                     })
@@ -197,7 +197,11 @@ fn judge(
     // Behavioural baseline: learning period and novelty for this principal.
     let model_sev = match base {
         Some(b) => {
-            let sev = b.adjust_model(model_sev, e.read_only == Some(true), &mut reasons);
+            let call = crate::baseline::Call {
+                read_only: e.read_only == Some(true),
+                failed: e.error != ErrorClass::None,
+            };
+            let sev = b.adjust_model(model_sev, call, &mut reasons);
             b.add_reasons(batch, e, &mut reasons);
             sev
         }
