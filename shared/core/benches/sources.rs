@@ -239,6 +239,12 @@ fn bench(c: &mut Criterion) {
         parse_access(AccessFormat::MorganJson, &json)
     });
     report("web payload inspect", LINES, inspect);
+    report("  of which path and query", LINES, || {
+        records
+            .iter()
+            .filter(|r| !web_payload::inspect_url(&r.path, r.query.as_deref()).is_empty())
+            .count()
+    });
     report("cwl event: decode+parse v2", 10_000, whole_event);
 
     let mut group = c.benchmark_group("sources");

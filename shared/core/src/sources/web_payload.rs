@@ -5,7 +5,9 @@
 //!
 //! Path and query are percent-decoded once (`+` is a space in the query), runs of
 //! whitespace and inline SQL comments (`/**/`) become one space, and everything is
-//! matched case-insensitively by a single Aho-Corasick automaton. A request that
+//! matched case-insensitively against one pattern table, compiled into two
+//! Aho-Corasick automata: one for paths and queries (overlapping matches: `../` and
+//! `/etc/passwd` share a slash), a smaller one for user agents. A request that
 //! matches nothing costs one pass per field and no allocation (fields longer than
 //! 4 KiB that need decoding are the exception).
 
@@ -319,14 +321,33 @@ const PATTERNS: &[(&str, usize, u8)] = &[
     ("morfeus", idx::SCANNER_UA, IN_UA),
 ];
 
-static AUTOMATON: LazyLock<Option<AhoCorasick>> = LazyLock::new(|| {
-    AhoCorasickBuilder::new()
-        .ascii_case_insensitive(true)
-        .match_kind(MatchKind::Standard)
-        .kind(Some(AhoCorasickKind::DFA))
-        .build(PATTERNS.iter().map(|(p, _, _)| p))
-        .ok()
-});
+/// An automaton over the patterns of one scope, with their rows in [`PATTERNS`].
+struct Automaton {
+    ac: AhoCorasick,
+    rows: Vec<usize>,
+}
+
+impl Automaton {
+    /// `None` only if the builder refuses the table (a bug the tests catch).
+    fn build(scope: u8, kind: Option<AhoCorasickKind>) -> Option<Self> {
+        let rows: Vec<usize> = (0..PATTERNS.len())
+            .filter(|&i| PATTERNS[i].2 & scope != 0)
+            .collect();
+        let ac = AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .kind(kind)
+            .build(rows.iter().map(|&i| PATTERNS[i].0))
+            .ok()?;
+        Some(Self { ac, rows })
+    }
+}
+
+/// Paths and queries see URL patterns; user agents see theirs (a smaller automaton:
+/// agents are long and repeat).
+static URL: LazyLock<Option<Automaton>> =
+    LazyLock::new(|| Automaton::build(IN_URL, Some(AhoCorasickKind::DFA)));
+static AGENT: LazyLock<Option<Automaton>> = LazyLock::new(|| Automaton::build(IN_UA, None));
 
 /// Inspects one request: `path` and `query` as logged (percent-encoded), the user
 /// agent as logged. The union of [`inspect_url`] and [`inspect_user_agent`].
@@ -337,7 +358,7 @@ pub fn inspect(path: &str, query: Option<&str>, user_agent: &str) -> PayloadHits
 /// The detections found in a request's path and query alone.
 pub fn inspect_url(path: &str, query: Option<&str>) -> PayloadHits {
     let mut hits = PayloadHits::default();
-    let Some(ac) = AUTOMATON.as_ref() else {
+    let Some(ac) = URL.as_ref() else {
         return hits;
     };
     scan_url(ac, path.as_bytes(), false, &mut hits);
@@ -355,18 +376,21 @@ pub fn inspect_url(path: &str, query: Option<&str>) -> PayloadHits {
 /// distinct agent.
 pub fn inspect_user_agent(user_agent: &str) -> PayloadHits {
     let mut hits = PayloadHits::default();
-    if let Some(ac) = AUTOMATON.as_ref() {
-        scan(ac, user_agent.as_bytes(), IN_UA, &mut hits);
+    if let Some(a) = AGENT.as_ref() {
+        let text = user_agent.as_bytes();
+        for m in a.ac.find_iter(text) {
+            let (_, rule, at) = PATTERNS[a.rows[m.pattern().as_usize()]];
+            if at & WORD == 0 || m.start() == 0 || !text[m.start() - 1].is_ascii_alphabetic() {
+                hits.insert(rule);
+            }
+        }
     }
     hits
 }
 
-fn scan(ac: &AhoCorasick, text: &[u8], scope: u8, hits: &mut PayloadHits) {
-    for m in ac.find_overlapping_iter(text) {
-        let (_, rule, at) = PATTERNS[m.pattern().as_usize()];
-        if at & scope == 0 {
-            continue;
-        }
+fn scan(a: &Automaton, text: &[u8], hits: &mut PayloadHits) {
+    for m in a.ac.find_overlapping_iter(text) {
+        let (_, rule, at) = PATTERNS[a.rows[m.pattern().as_usize()]];
         let starts_word = m.start() == 0 || !text[m.start() - 1].is_ascii_alphabetic();
         if at & WORD == 0 || starts_word {
             hits.insert(rule);
@@ -375,22 +399,22 @@ fn scan(ac: &AhoCorasick, text: &[u8], scope: u8, hits: &mut PayloadHits) {
 }
 
 /// Decodes (when needed) and scans a path or query.
-fn scan_url(ac: &AhoCorasick, raw: &[u8], plus_is_space: bool, hits: &mut PayloadHits) {
+fn scan_url(ac: &Automaton, raw: &[u8], plus_is_space: bool, hits: &mut PayloadHits) {
     let needs_work = raw.iter().any(|&c| {
         c == b'%' || (plus_is_space && c == b'+') || c.is_ascii_whitespace() || c == b'*'
     });
     if !needs_work {
-        scan(ac, raw, IN_URL, hits);
+        scan(ac, raw, hits);
         return;
     }
     let mut stack = [0u8; 4096];
     if raw.len() <= stack.len() {
         let n = normalise(raw, plus_is_space, &mut stack);
-        scan(ac, &stack[..n], IN_URL, hits);
+        scan(ac, &stack[..n], hits);
     } else {
         let mut heap = vec![0u8; raw.len()];
         let n = normalise(raw, plus_is_space, &mut heap);
-        scan(ac, &heap[..n], IN_URL, hits);
+        scan(ac, &heap[..n], hits);
     }
 }
 
@@ -685,7 +709,7 @@ mod tests {
             assert_eq!(p.to_ascii_lowercase(), *p, "patterns are lower case");
             assert!(*rule < RULES.len());
         }
-        assert!(AUTOMATON.is_some());
+        assert!(URL.is_some() && AGENT.is_some());
     }
 
     #[test]
