@@ -32,6 +32,8 @@ enum Command {
     Demo(commands::demo::Args),
     /// Inspect a model file.
     Model(commands::model::Args),
+    /// List the detection rules and run their test events.
+    Rules(commands::rules::Args),
 }
 
 /// Options shared by commands that read logs.
@@ -63,6 +65,7 @@ fn main() -> std::process::ExitCode {
         Command::Eval(a) => commands::eval::run(a),
         Command::Demo(a) => commands::demo::run(a),
         Command::Model(a) => commands::model::run(a),
+        Command::Rules(a) => commands::rules::run(a),
     };
     match result {
         Ok(code) => code,

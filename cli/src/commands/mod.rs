@@ -3,6 +3,7 @@
 pub mod demo;
 pub mod eval;
 pub mod model;
+pub mod rules;
 pub mod scan;
 pub mod simulate;
 pub mod train;

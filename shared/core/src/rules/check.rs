@@ -190,7 +190,7 @@ pub fn builtin_outcomes() -> Vec<TestOutcome> {
         ));
     }
     for (stem, expect, name, text) in THRESHOLD_CASES {
-        let fired = records(text).map(|r| fires(&set, stem, &r));
+        let fired = records(text).map(|r| fires(&set, stem, true, &r));
         let file = format!("builtin:{stem}/{}/{name}.json", expect.as_str());
         out.push(outcome(stem, file, *expect, fired));
     }
@@ -232,7 +232,7 @@ pub fn dir_outcomes(set: &RuleSet, dir: &Path) -> Vec<TestOutcome> {
                     std::fs::read_to_string(&f)
                         .map_err(|e| format!("cannot read: {e}"))
                         .and_then(|t| records(&t))
-                        .map(|r| fires(set, &stem, &r))
+                        .map(|r| fires(set, &stem, false, &r))
                 } else {
                     Err(format!("no loaded rule file `{stem}.yml`"))
                 };
@@ -243,14 +243,14 @@ pub fn dir_outcomes(set: &RuleSet, dir: &Path) -> Vec<TestOutcome> {
     out
 }
 
-/// Whether any rule read from a file with this stem fires on `records` (fed in
+/// Whether any rule read from a file with this stem (built in, or not) fires on `records` (fed in
 /// order, with fresh correlation state).
-fn fires(set: &RuleSet, stem: &str, records: &[Value]) -> bool {
+fn fires(set: &RuleSet, stem: &str, builtin: bool, records: &[Value]) -> bool {
     let members: Vec<u16> = set
         .rules()
         .iter()
         .enumerate()
-        .filter(|(_, r)| r.file_stem() == stem)
+        .filter(|(_, r)| r.file_stem() == stem && matches!(r.origin, Origin::BuiltIn) == builtin)
         .filter_map(|(i, _)| u16::try_from(i).ok())
         .collect();
     set.reset_state();
@@ -338,8 +338,8 @@ mod tests {
             .copied()
             .unwrap_or(("", Expect::Match, "", "{}"));
         let mut r = records(text).unwrap_or_default();
-        assert!(fires(&set, "console_brute_force", &r));
+        assert!(fires(&set, "console_brute_force", true, &r));
         r.truncate(3);
-        assert!(!fires(&set, "console_brute_force", &r));
+        assert!(!fires(&set, "console_brute_force", true, &r));
     }
 }
