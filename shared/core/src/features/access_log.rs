@@ -78,7 +78,13 @@ pub struct AccessLogEncoder {
     pub failed_login_window_max: u64,
     /// Most distinct sources any path had in one window.
     pub path_sources_max: u64,
+    /// Busiest minute (requests) of each source seen in training, for the
+    /// [`MAX_SOURCES`] busiest sources.
+    pub sources: BTreeMap<String, u64>,
 }
+
+/// Most sources whose busiest minute the encoder keeps.
+pub const MAX_SOURCES: usize = 20_000;
 
 impl AccessLogEncoder {
     /// Learns from one batch (call [`AccessLogEncoder::finish`] after the last).
@@ -99,6 +105,10 @@ impl AccessLogEncoder {
             self.failed_login_window_max = self.failed_login_window_max.max(p.failed_logins);
             self.path_sources_max = self.path_sources_max.max(p.sources);
         }
+        for s in &w.src {
+            let slot = self.sources.entry(s.remote.to_string()).or_default();
+            *slot = (*slot).max(s.requests);
+        }
     }
 
     /// Keeps the [`MAX_PATHS`] most requested paths.
@@ -111,6 +121,20 @@ impl AccessLogEncoder {
         }
         let paths = &self.paths;
         self.path_window_max.retain(|k, _| paths.contains_key(k));
+        if self.sources.len() > MAX_SOURCES {
+            let mut v: Vec<(String, u64)> = std::mem::take(&mut self.sources).into_iter().collect();
+            v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            v.truncate(MAX_SOURCES);
+            self.sources = v.into_iter().collect();
+        }
+    }
+
+    /// Whether a source sent this many requests in some training minute (within a
+    /// factor 2).
+    pub fn familiar(&self, remote: IpAddr, requests: u64) -> bool {
+        self.sources
+            .get(&remote.to_string())
+            .is_some_and(|&m| requests <= 2 * m)
     }
 
     /// The busiest minute a path had in training (0 for a path not kept).
@@ -275,6 +299,8 @@ pub struct SrcWindow {
     new_paths: u64,
     /// The first request of the window with a payload detection (batch index).
     pub first_hit: Option<u32>,
+    /// The source sent this many requests in some training minute, to known paths.
+    pub familiar: bool,
 }
 
 /// One normalised path in one window, over all sources.
@@ -394,6 +420,7 @@ impl WebWindows {
         }
         for (w, v) in src.iter_mut().zip(per_src) {
             w.meta.top = top_k(v.into_iter(), 3);
+            w.familiar = enc.is_some_and(|e| w.new_paths == 0 && e.familiar(w.remote, w.requests));
         }
         Self {
             src,
@@ -468,6 +495,7 @@ impl SrcWindow {
             rarity_sum: 0.0,
             new_paths: 0,
             first_hit: None,
+            familiar: false,
         }
     }
 

@@ -25,6 +25,11 @@ pub const SOURCE: &str = "vpcflow";
 pub const SCHEMA_ID: &str = "vpcflow-v1";
 /// Most (source, port) and destination hashes kept by the encoder.
 pub const MAX_PAIRS: usize = 200_000;
+/// Most sources whose busiest minute the encoder keeps (the busiest ones).
+pub const MAX_SOURCES: usize = 20_000;
+/// Ports from here up are ephemeral (client side): counted as one port, and a flow
+/// from a lower port to one of them is a response, not a connection attempt.
+pub const EPHEMERAL: u16 = 32768;
 
 /// Ports of remote administration and file sharing (SSH, Telnet, RPC, SMB, RDP,
 /// VNC, WinRM): what lateral movement and brute force aim at.
@@ -35,7 +40,7 @@ window_schema! {
     Packets = "packets", "log10(1 + packets it sent)", "0–9";
     Bytes = "bytes", "log10(1 + bytes it sent)", "0–12";
     DistinctDsts = "distinct_dsts", "log10(1 + distinct destination addresses)", "0–5";
-    DistinctPorts = "distinct_ports", "log10(1 + distinct destination ports)", "0–5";
+    DistinctPorts = "distinct_ports", "log10(1 + distinct destination ports, responses to ephemeral ports left out)", "0–5";
     TopDstShare = "top_dst_share", "share of its flows that went to its most contacted destination", "0–1";
     RejectRatio = "reject_ratio", "share of its flows that were rejected", "0–1";
     PacketsPerFlow = "packets_per_flow", "log10(1 + mean packets per flow)", "0–6";
@@ -45,8 +50,8 @@ window_schema! {
     ExternalBytes = "external_bytes", "log10(1 + bytes it sent to public addresses)", "0–12";
     AdminPortRatio = "admin_port_ratio", "share of its flows to admin ports (22, 23, 135, 139, 445, 3389, 5900, 5985, 5986)", "0–1";
     PortRarity = "port_rarity", "mean over its flows of -log10 the share of training flows to the destination port", "0–7";
-    NewPairRatio = "new_pair_ratio", "share of its flows on a (source, destination port) pair never seen in training", "0–1";
-    NewDstBytes = "new_dst_bytes", "log10(1 + bytes it sent to public addresses never contacted in training)", "0–12";
+    NewPairRatio = "new_pair_ratio", "share of its flows on a (source, destination port) pair never seen in training (ephemeral ports 32768+ as one)", "0–1";
+    NewDstBytes = "new_dst_bytes", "log10(1 + bytes it sent to public networks (/16, /48) never contacted in training)", "0–12";
 }
 
 /// The schema hash of `vpcflow-v1`.
@@ -64,30 +69,45 @@ pub fn features() -> &'static [FeatureDef] {
 pub struct VpcFlowEncoder {
     /// Training flows.
     pub n: u64,
-    /// Flows per destination port (ports below 49152, the ephemeral range folded).
+    /// Flows per destination port (ports from 32768 up folded into one).
     pub ports: BTreeMap<u16, u64>,
     /// FNV-1a hashes of (source address, destination port) pairs seen.
     pub pairs: BTreeSet<u64>,
-    /// FNV-1a hashes of public destination addresses contacted.
+    /// FNV-1a hashes of public destination networks (/16, /48) contacted.
     pub external_dsts: BTreeSet<u64>,
     /// Most bytes one source sent to one public address in one window.
     pub external_bytes_max: u64,
     /// Most distinct sources one destination had in one window.
     pub dst_sources_max: u64,
+    /// Busiest minute of each source seen in training: (flows, bytes), for the
+    /// [`MAX_SOURCES`] busiest sources.
+    pub sources: BTreeMap<String, (u64, u64)>,
 }
 
 fn pair_key(src: IpAddr, port: u16) -> u64 {
-    let (s, p) = (src.to_string(), port.to_string());
+    let (s, p) = (src.to_string(), port_class(port).to_string());
     fnv1a(&[&s, &p])
 }
 
-fn addr_key(ip: IpAddr) -> u64 {
-    fnv1a(&[&ip.to_string()])
+/// The network of a public destination: its /16 (IPv4) or /48 (IPv6), so that a
+/// service's many addresses (S3, a CDN) count as one familiar destination.
+fn net_key(ip: IpAddr) -> u64 {
+    let net = match ip {
+        IpAddr::V4(v) => {
+            let o = v.octets();
+            format!("{}.{}/16", o[0], o[1])
+        }
+        IpAddr::V6(v) => {
+            let s = v.segments();
+            format!("{:x}:{:x}:{:x}/48", s[0], s[1], s[2])
+        }
+    };
+    fnv1a(&[&net])
 }
 
-/// Ports above 49151 are ephemeral: counted as one.
+/// Ephemeral ports are counted as one.
 fn port_class(p: u16) -> u16 {
-    if p >= 49152 { 49152 } else { p }
+    if p >= EPHEMERAL { EPHEMERAL } else { p }
 }
 
 impl VpcFlowEncoder {
@@ -98,11 +118,14 @@ impl VpcFlowEncoder {
         let mut dsts = FxHashSet::default();
         for e in &batch.events {
             *self.ports.entry(port_class(e.dst_port)).or_default() += 1;
-            if pairs.insert((e.src, e.dst_port)) && self.pairs.len() < MAX_PAIRS {
+            if pairs.insert((e.src, port_class(e.dst_port))) && self.pairs.len() < MAX_PAIRS {
                 self.pairs.insert(pair_key(e.src, e.dst_port));
             }
-            if !is_internal(e.dst) && dsts.insert(e.dst) && self.external_dsts.len() < MAX_PAIRS {
-                self.external_dsts.insert(addr_key(e.dst));
+            if !is_internal(e.dst)
+                && dsts.insert(net_key(e.dst))
+                && self.external_dsts.len() < MAX_PAIRS
+            {
+                self.external_dsts.insert(net_key(e.dst));
             }
         }
         let w = FlowWindows::build(batch, None);
@@ -111,7 +134,28 @@ impl VpcFlowEncoder {
         }
         for s in &w.src {
             self.external_bytes_max = self.external_bytes_max.max(s.top_external_bytes);
+            let slot = self.sources.entry(s.src.to_string()).or_default();
+            slot.0 = slot.0.max(s.flows);
+            slot.1 = slot.1.max(s.bytes);
         }
+    }
+
+    /// Keeps the [`MAX_SOURCES`] busiest sources.
+    pub fn finish(&mut self) {
+        if self.sources.len() > MAX_SOURCES {
+            let mut v: Vec<(String, (u64, u64))> =
+                std::mem::take(&mut self.sources).into_iter().collect();
+            v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            v.truncate(MAX_SOURCES);
+            self.sources = v.into_iter().collect();
+        }
+    }
+
+    /// Whether a source sent this much in some training minute (within a factor 2).
+    pub fn familiar(&self, src: IpAddr, flows: u64, bytes: u64) -> bool {
+        self.sources
+            .get(&src.to_string())
+            .is_some_and(|&(f, b)| flows <= 2 * f && bytes <= 2 * b)
     }
 }
 
@@ -124,6 +168,8 @@ pub struct FlowEvent {
     pub src: IpAddr,
     /// Destination address.
     pub dst: IpAddr,
+    /// Source port.
+    pub src_port: u16,
     /// Destination port.
     pub dst_port: u16,
     /// IANA protocol number.
@@ -176,6 +222,7 @@ impl FlowBatch {
             time: r.start,
             src: r.src_addr,
             dst: r.dst_addr,
+            src_port: r.src_port,
             dst_port: r.dst_port,
             protocol: r.protocol,
             packets: r.packets,
@@ -221,6 +268,8 @@ pub struct SrcWindow {
     pub new_dst_bytes: u64,
     /// The most contacted port and its flows.
     pub top_port: (u16, u64),
+    /// The source sent this much in some training minute, on familiar pairs.
+    pub familiar: bool,
 }
 
 /// One destination address in one window, over all sources.
@@ -314,13 +363,18 @@ impl FlowWindows {
                 slot.1 += e.bytes;
                 s.top_external_bytes = s.top_external_bytes.max(slot.1);
             }
-            let pc = src_port.entry((si, e.dst_port)).or_default();
-            if *pc == 0 {
-                s.distinct_ports += 1;
-            }
-            *pc += 1;
-            if *pc > s.top_port.1 {
-                s.top_port = (e.dst_port, *pc);
+            // Responses (service port to a client's ephemeral port) are not
+            // connection attempts: they count towards no port.
+            let response = e.dst_port >= EPHEMERAL && e.src_port < EPHEMERAL;
+            if !response {
+                let pc = src_port.entry((si, e.dst_port)).or_default();
+                if *pc == 0 {
+                    s.distinct_ports += 1;
+                }
+                *pc += 1;
+                if *pc > s.top_port.1 {
+                    s.top_port = (e.dst_port, *pc);
+                }
             }
             if let Some(enc) = enc {
                 let r = *port_rarity.entry(e.dst_port).or_insert_with(|| {
@@ -331,7 +385,7 @@ impl FlowWindows {
                 });
                 s.rarity_sum += f64::from(r);
                 let known = *known_pair
-                    .entry((e.src, e.dst_port))
+                    .entry((e.src, port_class(e.dst_port)))
                     .or_insert_with(|| enc.pairs.contains(&pair_key(e.src, e.dst_port)));
                 if !known {
                     s.new_pairs += 1;
@@ -342,7 +396,7 @@ impl FlowWindows {
                 if external {
                     let seen = *known_dst
                         .entry(e.dst)
-                        .or_insert_with(|| enc.external_dsts.contains(&addr_key(e.dst)));
+                        .or_insert_with(|| enc.external_dsts.contains(&net_key(e.dst)));
                     if !seen {
                         s.new_dst_bytes += e.bytes;
                     }
@@ -364,6 +418,9 @@ impl FlowWindows {
         }
         for (w, v) in src.iter_mut().zip(per_src) {
             w.meta.top = top_k(v.into_iter(), 3);
+            w.familiar = enc.is_some_and(|e| {
+                w.new_pairs == 0 && w.new_dst_bytes == 0 && e.familiar(w.src, w.flows, w.bytes)
+            });
         }
         Self {
             src,
@@ -429,6 +486,7 @@ impl SrcWindow {
             new_pairs: 0,
             new_dst_bytes: 0,
             top_port: (0, 0),
+            familiar: false,
         }
     }
 }

@@ -327,6 +327,7 @@ where
         }
         enc.observe(&batch);
     }
+    enc.finish();
     let mut rows = Vec::new();
     for batch in passes() {
         let w = FlowWindows::build(&batch, Some(&enc));

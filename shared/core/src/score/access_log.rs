@@ -16,7 +16,7 @@
 
 use super::net::{RuleHit, Scored, WindowCase, model_verdict, window_finding, window_text};
 use crate::features::access_log::{
-    AccessLogEncoder, FEATURES, SOURCE, SrcWindow, WebBatch, WebWindows,
+    AccessLogEncoder, FEATURES, SOURCE, SrcWindow, WebBatch, WebEvent, WebWindows,
 };
 use crate::features::window::WINDOW_SECS;
 use crate::models::artifact::{Encoder, Model};
@@ -49,14 +49,23 @@ pub fn score(batch: &WebBatch, model: Option<&Model>) -> Scored {
         findings: Vec::with_capacity(w.src.len()),
         event_finding: Vec::with_capacity(batch.events.len()),
     };
+    let mut slots = Vec::with_capacity(w.src.len());
     for s in &w.src {
         let row = w.row(s);
-        let verdict = model.map(|m| model_verdict(m, &row, FEATURES));
-        let case = src_case(batch, s);
-        out.findings
-            .push(window_finding(case, verdict.as_ref(), model));
+        let verdict = model.map(|m| model_verdict(m, &row, FEATURES, s.familiar));
+        let (case, about) = src_case(batch, s);
+        let rest_action = first_line(batch, s.meta.first_event);
+        let slot = out.push_window(case, rest_action, verdict.as_ref(), model);
+        slots.push((slot, about));
     }
-    out.event_finding.extend(w.src_of.iter().copied());
+    for (e, &si) in batch.events.iter().zip(&w.src_of) {
+        let (slot, about) = &slots[si as usize];
+        let idx = match slot.rest {
+            Some(rest) if !about.covers(e) => rest,
+            _ => slot.main,
+        };
+        out.event_finding.push(idx);
+    }
 
     for (pi, p) in w.paths.iter().enumerate() {
         let path = batch.strings.resolve(p.path);
@@ -149,8 +158,31 @@ fn thresholds(enc: Option<&AccessLogEncoder>, path: &str) -> (u64, u64) {
     }
 }
 
-/// The rules and evidence of one source window.
-fn src_case<'a>(batch: &'a WebBatch, s: &SrcWindow) -> WindowCase<'a> {
+/// Which requests of a window its rules are about.
+#[derive(Debug, Default, Clone, Copy)]
+struct About {
+    all: bool,
+    logins: bool,
+    payloads: bool,
+}
+
+impl About {
+    fn covers(&self, e: &WebEvent) -> bool {
+        self.all || (self.logins && e.login) || (self.payloads && !e.hits.is_empty())
+    }
+}
+
+fn first_line(batch: &WebBatch, event: u32) -> String {
+    batch
+        .events
+        .get(event as usize)
+        .map(|e| batch.strings.resolve(e.line).to_owned())
+        .unwrap_or_default()
+}
+
+/// The rules and evidence of one source window, and which requests they are about.
+fn src_case<'a>(batch: &'a WebBatch, s: &SrcWindow) -> (WindowCase<'a>, About) {
+    let mut about = About::default();
     let mut rules = Vec::new();
     let top = s.meta.top_text(&batch.strings, 3);
     let mut action = None;
@@ -174,6 +206,7 @@ fn src_case<'a>(batch: &'a WebBatch, s: &SrcWindow) -> WindowCase<'a> {
             ),
         });
         action = Some(format!("brute force on POST {target}"));
+        about.logins = true;
     }
     if s.distinct_paths >= SCAN_PATHS && 2 * s.not_found >= s.requests {
         rules.push(RuleHit {
@@ -186,7 +219,9 @@ fn src_case<'a>(batch: &'a WebBatch, s: &SrcWindow) -> WindowCase<'a> {
             ),
         });
         action.get_or_insert_with(|| format!("content scan ({} paths)", s.distinct_paths));
+        about.all = true;
     }
+    about.payloads = !s.hits.is_empty();
     for r in s.hits.iter() {
         rules.push(RuleHit {
             id: r.id,
@@ -199,14 +234,10 @@ fn src_case<'a>(batch: &'a WebBatch, s: &SrcWindow) -> WindowCase<'a> {
         .first_hit
         .and_then(|i| batch.events.get(i as usize))
         .map(|e| batch.strings.resolve(e.line).to_owned());
-    let action = action.or(first_hit_line).unwrap_or_else(|| {
-        batch
-            .events
-            .get(s.meta.first_event as usize)
-            .map(|e| batch.strings.resolve(e.line).to_owned())
-            .unwrap_or_default()
-    });
-    WindowCase {
+    let action = action
+        .or(first_hit_line)
+        .unwrap_or_else(|| first_line(batch, s.meta.first_event));
+    let case = WindowCase {
         source: SOURCE,
         key: format!("src:{}@{}", s.remote, s.meta.start),
         first_event_id: batch.ids.get(s.meta.first_event),
@@ -227,5 +258,6 @@ fn src_case<'a>(batch: &'a WebBatch, s: &SrcWindow) -> WindowCase<'a> {
             ),
             format!("top paths: {top}"),
         ],
-    }
+    };
+    (case, about)
 }

@@ -18,6 +18,12 @@ pub const PCA: &str = "pca";
 /// Id of the histogram (HBOS) detection.
 pub const HBOS: &str = "hbos";
 
+/// Highest model-only severity score when only one detector finds a window unusual,
+/// or when the source is familiar (just under medium). Windows are few and varied,
+/// so one detector's extreme tail is reached by ordinary traffic every day; two
+/// detectors agreeing is rare for it.
+pub const SINGLE_DETECTOR_CAP: f64 = 3.9;
+
 /// A threshold rule or payload detection that fired on a window.
 #[derive(Debug, Clone)]
 pub struct RuleHit {
@@ -44,8 +50,10 @@ pub struct ModelVerdict {
     pub reasons: Vec<String>,
 }
 
-/// Runs the three detectors on a row and calibrates each; the strongest decides.
-pub fn model_verdict(m: &Model, row: &[f32], names: &[FeatureDef]) -> ModelVerdict {
+/// Runs the three detectors on a row and calibrates each; the strongest decides,
+/// kept low when only one detector fires or when `familiar` (the source sent as
+/// much in some training minute, to known targets).
+pub fn model_verdict(m: &Model, row: &[f32], names: &[FeatureDef], familiar: bool) -> ModelVerdict {
     let mut v = ModelVerdict {
         score: m.forest.score_row(row),
         ..ModelVerdict::default()
@@ -93,6 +101,18 @@ pub fn model_verdict(m: &Model, row: &[f32], names: &[FeatureDef]) -> ModelVerdi
         m.hbos_calibration.tail(hb),
         &mut v,
     );
+    if v.detections.len() == 1 {
+        sev = sev.map(|s| s.min(SINGLE_DETECTOR_CAP));
+        v.reasons
+            .push("only one of the detectors finds it unusual: kept low".to_owned());
+    }
+    if familiar && sev.is_some() {
+        sev = sev.map(|s| s.min(SINGLE_DETECTOR_CAP));
+        v.reasons.push(
+            "a source that sent as much in a training minute, to known targets: kept low"
+                .to_owned(),
+        );
+    }
     v.severity = sev;
     if sev.is_some() {
         // Name the features furthest outside their training range (or, for PCA,
@@ -118,7 +138,7 @@ pub fn model_verdict(m: &Model, row: &[f32], names: &[FeatureDef]) -> ModelVerdi
 }
 
 /// Everything a window finding is built from.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct WindowCase<'a> {
     /// `vpcflow` or `access_log`.
     pub source: &'static str,
@@ -207,6 +227,43 @@ pub fn window_text(start: i64, secs: i64) -> String {
         timefmt::format_rfc3339(start),
         timefmt::format_rfc3339(start + secs)
     )
+}
+
+/// The findings of one source window: the main one (rules and model) and, when
+/// rules fired, one for the window's other events (model only), so that a
+/// brute force does not pull the same address's ordinary requests along.
+#[derive(Debug, Clone, Copy)]
+pub struct WindowSlots {
+    /// Index of the main finding.
+    pub main: u32,
+    /// Index of the finding of events no rule is about.
+    pub rest: Option<u32>,
+}
+
+impl Scored {
+    /// Adds the findings of a source window (see [`WindowSlots`]).
+    pub fn push_window(
+        &mut self,
+        case: WindowCase<'_>,
+        rest_action: String,
+        verdict: Option<&ModelVerdict>,
+        model: Option<&Model>,
+    ) -> WindowSlots {
+        let rest_case = (!case.rules.is_empty()).then(|| WindowCase {
+            key: format!("{}/rest", case.key),
+            action: rest_action,
+            rules: Vec::new(),
+            ..case.clone()
+        });
+        let main = self.push(window_finding(case, verdict, model));
+        let rest = rest_case.map(|c| self.push(window_finding(c, verdict, model)));
+        WindowSlots { main, rest }
+    }
+
+    fn push(&mut self, f: Finding) -> u32 {
+        self.findings.push(f);
+        u32::try_from(self.findings.len() - 1).unwrap_or(u32::MAX)
+    }
 }
 
 /// The scored windows of a batch and, for every log event, the strongest finding

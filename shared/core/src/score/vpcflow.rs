@@ -16,7 +16,7 @@
 
 use super::net::{RuleHit, Scored, WindowCase, model_verdict, window_finding, window_text};
 use crate::features::vpcflow::{
-    ADMIN_PORTS, FEATURES, FlowBatch, FlowWindows, SOURCE, SrcWindow, VpcFlowEncoder,
+    ADMIN_PORTS, FEATURES, FlowBatch, FlowEvent, FlowWindows, SOURCE, SrcWindow, VpcFlowEncoder,
 };
 use crate::features::window::{WINDOW_SECS, is_internal};
 use crate::models::artifact::{Encoder, Model};
@@ -47,14 +47,23 @@ pub fn score(batch: &FlowBatch, model: Option<&Model>) -> Scored {
         findings: Vec::with_capacity(w.src.len()),
         event_finding: Vec::with_capacity(batch.events.len()),
     };
+    let mut slots = Vec::with_capacity(w.src.len());
     for s in &w.src {
         let row = w.row(s);
-        let verdict = model.map(|m| model_verdict(m, &row, FEATURES));
-        let case = src_case(batch, s, enc);
-        out.findings
-            .push(window_finding(case, verdict.as_ref(), model));
+        let verdict = model.map(|m| model_verdict(m, &row, FEATURES, s.familiar));
+        let (case, about) = src_case(batch, s, enc);
+        let rest_action = case.action.clone();
+        let slot = out.push_window(case, rest_action, verdict.as_ref(), model);
+        slots.push((slot, about));
     }
-    out.event_finding.extend(w.src_of.iter().copied());
+    for (e, &si) in batch.events.iter().zip(&w.src_of) {
+        let (slot, about) = &slots[si as usize];
+        let idx = match slot.rest {
+            Some(rest) if !about.covers(e) => rest,
+            _ => slot.main,
+        };
+        out.event_finding.push(idx);
+    }
 
     let min_sources = enc.map_or(FLOOD_SOURCES, |e| {
         (5 * e.dst_sources_max).max(FLOOD_SOURCES)
@@ -101,12 +110,31 @@ pub fn score(batch: &FlowBatch, model: Option<&Model>) -> Scored {
     out
 }
 
-/// The rules and evidence of one source window.
+/// Which flows of a window its rules are about.
+#[derive(Debug, Default, Clone, Copy)]
+struct About {
+    all: bool,
+    port: Option<u16>,
+    external: bool,
+    internal_admin: bool,
+}
+
+impl About {
+    fn covers(&self, e: &FlowEvent) -> bool {
+        self.all
+            || self.port == Some(e.dst_port)
+            || (self.external && !is_internal(e.dst))
+            || (self.internal_admin && is_internal(e.dst) && ADMIN_PORTS.contains(&e.dst_port))
+    }
+}
+
+/// The rules and evidence of one source window, and which flows they are about.
 fn src_case<'a>(
     batch: &'a FlowBatch,
     s: &SrcWindow,
     enc: Option<&VpcFlowEncoder>,
-) -> WindowCase<'a> {
+) -> (WindowCase<'a>, About) {
+    let mut about = About::default();
     let mut rules = Vec::new();
     let mut action = None;
     let top = s.meta.top_text(&batch.strings, 3);
@@ -126,6 +154,7 @@ fn src_case<'a>(
             ),
         });
         action = Some(format!("port scan of {} ports", s.distinct_ports));
+        about.all = true;
     }
     let (port, port_flows) = s.top_port;
     let new_pairs = enc.is_none() || s.new_pairs > 0;
@@ -138,6 +167,7 @@ fn src_case<'a>(
             reason: format!("brute force: {port_flows} connections to port {port} in one minute"),
         });
         action.get_or_insert_with(|| format!("brute force on port {port}"));
+        about.port = Some(port);
     }
     let exfil_min = enc.map_or(10 * EXFIL_BYTES, |e| {
         (3 * e.external_bytes_max).max(EXFIL_BYTES)
@@ -154,6 +184,7 @@ fn src_case<'a>(
             ),
         });
         action.get_or_insert_with(|| "large transfer to a new public address".to_owned());
+        about.external = true;
     }
     if enc.is_some() && !external_src && s.new_admin_dsts >= LATERAL_HOSTS {
         rules.push(RuleHit {
@@ -166,6 +197,7 @@ fn src_case<'a>(
             ),
         });
         action.get_or_insert_with(|| "admin-port connections to internal hosts".to_owned());
+        about.internal_admin = true;
     }
     let action = action.unwrap_or_else(|| {
         let dst = s
@@ -175,7 +207,7 @@ fn src_case<'a>(
             .map_or("", |t| batch.strings.resolve(t.0));
         format!("flows to {dst}:{port}")
     });
-    WindowCase {
+    let case = WindowCase {
         source: SOURCE,
         key: format!("src:{}@{}", s.src, s.meta.start),
         first_event_id: batch.ids.get(s.meta.first_event),
@@ -196,5 +228,6 @@ fn src_case<'a>(
             ),
             format!("top destinations: {top}"),
         ],
-    }
+    };
+    (case, about)
 }
