@@ -3,8 +3,10 @@
 //! missing or invalid variable.
 
 use std::fmt;
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use trailhound_core::Severity;
+use trailhound_core::alerting::{AlertPolicy, DEFAULT_DEDUP_WINDOW_SECONDS, Suppressions};
 use trailhound_core::decode::{DEFAULT_MAX_DECOMPRESSED_BYTES, Limits};
 use trailhound_core::pipeline::PipelineConfig;
 
@@ -36,6 +38,12 @@ pub struct Config {
     /// `LEARNING_DAYS`: days of history a principal's profile needs before its
     /// novelty counts.
     pub learning_days: u32,
+    /// `DEDUP_WINDOW_SECONDS`: one alert per detection and principal in each window
+    /// of this many seconds; 0 turns deduplication off.
+    pub dedup_window_seconds: u64,
+    /// `SUPPRESSIONS` (inline YAML) or `SUPPRESSIONS_FILE` (a path, e.g. a file
+    /// bundled with the function): findings they match are stored, not alerted.
+    pub suppressions: Suppressions,
 }
 
 /// Every problem found in the environment, listed together.
@@ -118,6 +126,17 @@ impl Config {
                     .map_err(|_| "expected a whole number of days".to_owned())
             },
         );
+        let dedup_window_seconds = parse(
+            &get,
+            &mut problems,
+            "DEDUP_WINDOW_SECONDS",
+            DEFAULT_DEDUP_WINDOW_SECONDS,
+            |v| {
+                v.parse::<u64>()
+                    .map_err(|_| "expected a whole number of seconds (0: off)".to_owned())
+            },
+        );
+        let suppressions = suppressions(&get, &mut problems);
         if !problems.is_empty() {
             return Err(ConfigError { problems });
         }
@@ -132,6 +151,8 @@ impl Config {
             finding_ttl_days,
             profiles_table,
             learning_days,
+            dedup_window_seconds,
+            suppressions,
         })
     }
 
@@ -147,7 +168,46 @@ impl Config {
                 learning_days: self.learning_days,
                 ..Default::default()
             },
+            alert_policy: AlertPolicy {
+                dedup_window_seconds: self.dedup_window_seconds,
+                suppressions: Arc::new(self.suppressions.clone()),
+            },
             ..PipelineConfig::default()
+        }
+    }
+}
+
+/// Reads `SUPPRESSIONS` or `SUPPRESSIONS_FILE` (not both). A bad document is a
+/// problem naming the entry at fault; expired entries are logged and ignored.
+fn suppressions(get: &impl Fn(&str) -> Option<String>, problems: &mut Vec<String>) -> Suppressions {
+    let (text, origin) = match (get("SUPPRESSIONS"), get("SUPPRESSIONS_FILE")) {
+        (None, None) => return Suppressions::default(),
+        (Some(_), Some(_)) => {
+            problems.push("SUPPRESSIONS and SUPPRESSIONS_FILE are both set; use one".to_owned());
+            return Suppressions::default();
+        }
+        (Some(inline), None) => (inline, "SUPPRESSIONS".to_owned()),
+        (None, Some(path)) => match std::fs::read_to_string(&path) {
+            Ok(text) => (text, format!("SUPPRESSIONS_FILE {path}")),
+            Err(e) => {
+                problems.push(format!("SUPPRESSIONS_FILE {path:?}: cannot read it: {e}"));
+                return Suppressions::default();
+            }
+        },
+    };
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    match Suppressions::from_yaml(&text, &origin, now) {
+        Ok((s, warnings)) => {
+            for w in warnings {
+                tracing::warn!(warning = %w, "suppression entry ignored");
+            }
+            s
+        }
+        Err(e) => {
+            problems.push(e.to_string());
+            Suppressions::default()
         }
     }
 }
@@ -199,6 +259,64 @@ mod tests {
         assert_eq!(cfg.finding_ttl_days, 90);
         assert_eq!(cfg.profiles_table, None, "baselines are off without a table");
         assert_eq!(cfg.learning_days, 7);
+        assert_eq!(cfg.dedup_window_seconds, 3600);
+        assert!(cfg.suppressions.is_empty());
+    }
+
+    #[test]
+    fn dedup_window_and_inline_suppressions_reach_the_pipeline() {
+        let cfg = Config::from_lookup(lookup(&[
+            ("FINDINGS_TABLE", "findings"),
+            (
+                "ALERTS_TOPIC_ARN",
+                "arn:aws:sns:us-east-1:123456789012:alerts",
+            ),
+            ("MODEL_BUCKET", "models"),
+            ("DEDUP_WINDOW_SECONDS", "0"),
+            (
+                "SUPPRESSIONS",
+                "suppressions:\n  - principal: \"arn:aws:iam::*:role/ci-*\"\n    action: iam:CreateAccessKey\n    reason: CI rotates keys\n",
+            ),
+        ]))
+        .unwrap();
+        let policy = cfg.pipeline().alert_policy;
+        assert_eq!(policy.dedup_window_seconds, 0);
+        assert_eq!(policy.suppressions.entries().len(), 1);
+        assert_eq!(policy.suppressions.entries()[0].reason, "CI rotates keys");
+    }
+
+    #[test]
+    fn bad_suppressions_fail_the_cold_start_naming_the_entry() {
+        let dir = std::env::temp_dir().join(format!("th-supp-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("suppressions.yaml");
+        std::fs::write(&file, "suppressions:\n  - detection: ct.root.usage\n").unwrap();
+        let base = [
+            ("FINDINGS_TABLE", "findings"),
+            (
+                "ALERTS_TOPIC_ARN",
+                "arn:aws:sns:us-east-1:123456789012:alerts",
+            ),
+            ("MODEL_BUCKET", "models"),
+        ];
+        let path = file.to_str().unwrap();
+        let mut vars = base.to_vec();
+        vars.push(("SUPPRESSIONS_FILE", path));
+        let err = Config::from_lookup(lookup(&vars)).unwrap_err().to_string();
+        assert!(
+            err.contains("SUPPRESSIONS_FILE")
+                && err.contains("suppression entry 1")
+                && err.contains("reason"),
+            "{err}"
+        );
+        vars.push(("SUPPRESSIONS", "suppressions: []"));
+        let err = Config::from_lookup(lookup(&vars)).unwrap_err().to_string();
+        assert!(err.contains("both set"), "{err}");
+        let mut vars = base.to_vec();
+        vars.push(("DEDUP_WINDOW_SECONDS", "an hour"));
+        let err = Config::from_lookup(lookup(&vars)).unwrap_err().to_string();
+        assert!(err.contains("DEDUP_WINDOW_SECONDS"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -110,6 +110,8 @@ struct Tally {
     records_skipped: u64,
     findings: [u64; 4],
     alerts: u64,
+    suppressed: u64,
+    deduplicated: u64,
     model_version: Option<String>,
 }
 
@@ -127,6 +129,8 @@ impl Tally {
             self.findings[i] += s.findings.get(sev).copied().unwrap_or(0);
         }
         self.alerts += s.alerts;
+        self.suppressed += s.suppressed;
+        self.deduplicated += s.deduplicated;
         self.model_version = Some(s.model_version.clone());
     }
 }
@@ -255,6 +259,8 @@ fn report(t: &Tally, started: Instant) {
         findings_high = high,
         findings_critical = critical,
         alerts = t.alerts,
+        suppressed = t.suppressed,
+        deduplicated = t.deduplicated,
         duration_ms,
         model_version,
         "processed invocation"
@@ -268,6 +274,8 @@ fn report(t: &Tally, started: Instant) {
         .count("FindingsHigh", high)
         .count("FindingsCritical", critical)
         .count("AlertsSent", t.alerts)
+        .count("Suppressed", t.suppressed)
+        .count("Deduplicated", t.deduplicated)
         .count("ObjectsFailed", t.failed_objects)
         .millis("DurationMs", duration_ms)
         .property("ModelVersion", model_version)
