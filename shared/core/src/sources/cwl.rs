@@ -266,6 +266,16 @@ mod tests {
     }
 
     #[test]
+    fn ignores_fields_it_does_not_use() {
+        // Account-level subscription policies add `policyLevel`; future fields too.
+        let json = r#"{"messageType":"DATA_MESSAGE","owner":"123456789012","logGroup":"g","logStream":"s","subscriptionFilters":["f"],"policyLevel":"ACCOUNT_LEVEL_POLICY","logEvents":[{"id":"1","timestamp":5,"message":"m","extractedFields":{"a":"b"}}]}"#;
+        let p = Payload::from_json(json);
+        let sub = p.parse().unwrap();
+        assert_eq!(sub.log_events[0].message, "m");
+        assert_eq!(sub.log_events[0].timestamp, 5);
+    }
+
+    #[test]
     fn recognises_control_messages() {
         let ctl = r#"{"messageType":"CONTROL_MESSAGE","owner":"CloudwatchLogs","logGroup":"","logStream":"","subscriptionFilters":[],"logEvents":[{"id":"","timestamp":1709547300000,"message":"CWL CONTROL MESSAGE: Checking health of destination Lambda function."}]}"#;
         let p = decode_lambda_event(&event(ctl.as_bytes()), &Limits::default()).unwrap();
