@@ -11,9 +11,12 @@
 //! `suppressed_by` (the entry's reason), is stored, and does not alert.
 //!
 //! **Deduplication**: one alert per key and window. The key is
-//! `<account>|<primary detection>|<principal>` (the full principal: an ARN, or the
-//! source IP for network sources; the action when there is no principal). Short
-//! names would merge `role/admin` of two accounts. Windows are fixed, aligned on
+//! `<account>|<primary detection>|<principal>|<severity>` (the full principal: an
+//! ARN, or the source IP for network sources; the action when there is no
+//! principal). Short names would merge `role/admin` of two accounts. The severity
+//! level is part of the key so that a hit that escalates still alerts: a denied
+//! `StopLogging` (medium) followed by one that succeeded (critical) is two alerts;
+//! a window holds at most one alert per level. Windows are fixed, aligned on
 //! multiples of the window length in **event time**, so a replay or a retry falls
 //! in the same window as the first run. The first finding to claim a window alerts;
 //! later hits are stored with `duplicate_of` and counted in the first one's
@@ -62,7 +65,8 @@ pub fn dedup_key(f: &Finding) -> String {
     } else {
         &f.principal
     };
-    format!("{}|{}|{}", f.account, f.primary_detection(), who)
+    let level = f.severity.map_or("none", |s| s.as_str());
+    format!("{}|{}|{}|{level}", f.account, f.primary_detection(), who)
 }
 
 /// Start of the window (epoch seconds) holding an event time, or `None` when the

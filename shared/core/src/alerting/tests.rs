@@ -103,7 +103,7 @@ fn keys_name_account_primary_detection_and_full_principal() {
     let f = hit(1, KEYS_USER, "2024-03-05T10:00:00Z", Severity::Medium);
     assert_eq!(
         dedup_key(&f),
-        "123456789012|iforest|arn:aws:iam::123456789012:user/stolen-keys"
+        "123456789012|iforest|arn:aws:iam::123456789012:user/stolen-keys|medium"
     );
     let mut other_account = f.clone();
     other_account.account = "210987654321".into();
@@ -113,7 +113,14 @@ fn keys_name_account_primary_detection_and_full_principal() {
     anonymous.principal.clear();
     assert_eq!(
         dedup_key(&anonymous),
-        "123456789012|iforest|secretsmanager:GetSecretValue"
+        "123456789012|iforest|secretsmanager:GetSecretValue|medium"
+    );
+    let mut worse = f.clone();
+    worse.severity = Some(Severity::Critical);
+    assert_ne!(
+        dedup_key(&f),
+        dedup_key(&worse),
+        "an escalation alerts again"
     );
 }
 
@@ -191,6 +198,35 @@ fn each_window_principal_and_detection_alerts_on_its_own() {
     let (stats, end) = run(&mut [fs], &store, &sink, &cfg(3600, ""));
     end.unwrap();
     assert_eq!((stats.alerts, stats.deduplicated), (4, 0));
+}
+
+#[test]
+fn an_escalation_in_the_window_still_alerts_and_a_repeat_at_a_seen_level_does_not() {
+    let (store, sink) = (
+        InMemoryFindingStore::default(),
+        InMemoryAlertSink::default(),
+    );
+    let stop = |n, time, severity| {
+        let mut f = hit(n, KEYS_USER, time, severity);
+        f.action = "cloudtrail:StopLogging".into();
+        f.detections = vec![Detection {
+            id: "ct.cloudtrail.stop_logging".into(),
+            technique: Some("T1562.008".into()),
+        }];
+        f
+    };
+    // Denied first (lowered to medium), then the call that worked, then again.
+    let fs = vec![
+        stop(1, "2024-03-05T10:00:00Z", Severity::Medium),
+        stop(2, "2024-03-05T10:00:20Z", Severity::Critical),
+        stop(3, "2024-03-05T10:00:40Z", Severity::Critical),
+        stop(4, "2024-03-05T10:01:00Z", Severity::Medium),
+    ];
+    let (stats, end) = run(&mut [fs.clone()], &store, &sink, &cfg(3600, ""));
+    end.unwrap();
+    assert_eq!((stats.alerts, stats.deduplicated), (2, 2));
+    let sent: Vec<String> = sink.sent().into_iter().map(|f| f.finding_id).collect();
+    assert_eq!(sent, [fs[0].finding_id.clone(), fs[1].finding_id.clone()]);
 }
 
 #[test]

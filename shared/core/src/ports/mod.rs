@@ -184,7 +184,7 @@ pub trait FindingStore: Send + Sync {
 /// [`FindingStore::claim_alert`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AlertClaim<'a> {
-    /// The deduplication key (`<account>|<detection>|<principal>`).
+    /// The deduplication key (`<account>|<detection>|<principal>|<severity>`).
     pub key: &'a str,
     /// Start of the window, epoch seconds (a multiple of `window_seconds`).
     pub window_start: i64,
