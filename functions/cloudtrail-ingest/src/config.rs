@@ -9,6 +9,7 @@ use trailhound_core::Severity;
 use trailhound_core::alerting::{AlertPolicy, DEFAULT_DEDUP_WINDOW_SECONDS, Suppressions};
 use trailhound_core::decode::{DEFAULT_MAX_DECOMPRESSED_BYTES, Limits};
 use trailhound_core::pipeline::PipelineConfig;
+use trailhound_core::rules::sigma::RuleSet;
 
 /// Where the model is read from when `MODEL_KEY` is not set.
 pub const DEFAULT_MODEL_KEY: &str = "models/cloudtrail/model.bin";
@@ -44,6 +45,40 @@ pub struct Config {
     /// `SUPPRESSIONS` (inline YAML) or `SUPPRESSIONS_FILE` (a path, e.g. a file
     /// bundled with the function): findings they match are stored, not alerted.
     pub suppressions: Suppressions,
+    /// `RULES_DIR` (optional): a directory of Sigma rules bundled with the function,
+    /// loaded with the built-in threshold rules once per cold start.
+    pub rules: LoadedRules,
+}
+
+/// The Sigma rules of a configuration: one shared set, so that threshold counts
+/// carry over between the invocations of a warm instance.
+#[derive(Debug, Clone)]
+pub struct LoadedRules(pub Arc<RuleSet>);
+
+impl PartialEq for LoadedRules {
+    fn eq(&self, other: &Self) -> bool {
+        let ids = |r: &RuleSet| r.rules().iter().map(|x| x.id.clone()).collect::<Vec<_>>();
+        Arc::ptr_eq(&self.0, &other.0) || ids(&self.0) == ids(&other.0)
+    }
+}
+
+/// Loads the built-in threshold rules and `RULES_DIR`'s. A missing directory is a
+/// problem; a rule file that does not load is logged and skipped, the rest load.
+fn rules(get: &impl Fn(&str) -> Option<String>, problems: &mut Vec<String>) -> LoadedRules {
+    let mut builder = RuleSet::builder().builtin();
+    if let Some(dir) = get("RULES_DIR") {
+        let path = std::path::Path::new(&dir);
+        if path.is_dir() {
+            builder = builder.dir(path);
+        } else {
+            problems.push(format!("RULES_DIR {dir:?}: not a directory"));
+        }
+    }
+    let (set, errors) = builder.build();
+    for e in errors {
+        tracing::error!(file = %e.file, reason = %e.reason, "Sigma rule not loaded");
+    }
+    LoadedRules(Arc::new(set))
 }
 
 /// Every problem found in the environment, listed together.
@@ -137,6 +172,7 @@ impl Config {
             },
         );
         let suppressions = suppressions(&get, &mut problems);
+        let rules = rules(&get, &mut problems);
         if !problems.is_empty() {
             return Err(ConfigError { problems });
         }
@@ -153,6 +189,7 @@ impl Config {
             learning_days,
             dedup_window_seconds,
             suppressions,
+            rules,
         })
     }
 
@@ -172,6 +209,7 @@ impl Config {
                 dedup_window_seconds: self.dedup_window_seconds,
                 suppressions: Arc::new(self.suppressions.clone()),
             },
+            rules: Some(self.rules.0.clone()),
             ..PipelineConfig::default()
         }
     }
@@ -361,5 +399,36 @@ mod tests {
         for name in names {
             assert!(err.to_string().contains(name), "{name} missing from {err}");
         }
+    }
+
+    #[test]
+    fn rules_dir_loads_with_the_builtin_thresholds_and_a_missing_one_is_a_problem() {
+        let corpus = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../shared/core/tests/fixtures/sigma/rules"
+        );
+        let base = [
+            ("FINDINGS_TABLE", "f"),
+            ("ALERTS_TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:a"),
+            ("MODEL_BUCKET", "m"),
+        ];
+        let without = Config::from_lookup(lookup(&base)).unwrap();
+        let ids = |c: &Config| -> Vec<String> {
+            c.rules.0.rules().iter().map(|r| r.id.clone()).collect()
+        };
+        assert!(ids(&without).contains(&"ct.threshold.secrets_harvest".to_owned()));
+        let mut with = base.to_vec();
+        with.push(("RULES_DIR", corpus));
+        let cfg = Config::from_lookup(lookup(&with)).unwrap();
+        assert!(ids(&cfg).contains(&"4d9c2c5e-3c1a-4f57-9d0e-6a1b7c2d8e01".to_owned()));
+        let shared = cfg.pipeline().rules.unwrap();
+        assert!(
+            Arc::ptr_eq(&shared, &cfg.rules.0),
+            "one rule set, one state"
+        );
+        let mut bad = base.to_vec();
+        bad.push(("RULES_DIR", "/nonexistent/rules"));
+        let err = Config::from_lookup(lookup(&bad)).unwrap_err();
+        assert!(err.to_string().contains("RULES_DIR"), "{err}");
     }
 }
