@@ -100,7 +100,7 @@ pub fn hour_key(hour: u8) -> &'static str {
 /// identified principal. Failed and denied calls are not learned, so that an
 /// attacker's denied attempts never make the same action look normal.
 fn learnable(batch: &CtBatch, e: &CtEvent) -> bool {
-    e.error == ErrorClass::None && !batch.str(e.principal).is_empty()
+    e.error == ErrorClass::None && !e.login_failed && !batch.str(e.principal).is_empty()
 }
 
 /// The distinct profile keys of a batch's principals (those with at least one

@@ -87,8 +87,10 @@ pub struct EventBaseline {
 pub struct Call {
     /// A read-only call.
     pub read_only: bool,
-    /// The call failed or was denied.
+    /// The call failed or was denied (a failed console sign-in included).
     pub failed: bool,
+    /// The user agent names attack tooling.
+    pub attack_tooling: bool,
 }
 
 impl EventBaseline {
@@ -114,8 +116,8 @@ impl EventBaseline {
     /// In the learning period, a successful call by a principal the model did not
     /// see in training either, from a network the account knows, is kept at most
     /// `low` ([`LEARNING_CAP`]): a new colleague's first days. Failed or denied
-    /// calls and calls from foreign networks are left alone: those are how a
-    /// brute force or a backdoor's first use look.
+    /// calls, attack tooling and calls from foreign networks are left alone: those
+    /// are how a brute force or a backdoor's first use look.
     ///
     /// Past it, a verdict is raised by [`NOVELTY_STEP`] per kind of context novelty
     /// (network, client, region, hour; at most two). A new action is not counted
@@ -131,7 +133,8 @@ impl EventBaseline {
         match self.standing {
             Standing::Untracked => Some(s),
             Standing::Learning { days, events } => {
-                if self.model_known || call.failed || self.foreign_network || s <= LEARNING_CAP {
+                let exempt = call.failed || call.attack_tooling || self.foreign_network;
+                if self.model_known || exempt || s <= LEARNING_CAP {
                     return Some(s);
                 }
                 reasons.push(format!(

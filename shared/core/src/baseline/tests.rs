@@ -101,6 +101,19 @@ fn observe_records_every_facet_of_successful_calls_only() {
     assert_eq!(p.services.last_seen("ec2"), Some(day_of(T0)));
     assert_eq!(p.hours.last_seen("09"), Some(day_of(T0)));
     assert!(p.actions.last_seen("iam:CreateUser").is_none());
+    // A failed console sign-in (no errorCode, "Failure" in the response) is not
+    // learned either.
+    let mut login: serde_json::Value = serde_json::from_str(&record(
+        T0,
+        "alice",
+        "ConsoleLogin",
+        "signin.amazonaws.com",
+        "45.155.205.3",
+        "us-east-1",
+    ))
+    .unwrap();
+    login["responseElements"] = serde_json::json!({"ConsoleLogin": "Failure"});
+    assert!(observe(&batch(&[login.to_string()]), "o2").is_empty());
     assert!(p.networks.last_seen("203.0.113").is_none());
 }
 
@@ -274,10 +287,12 @@ fn learning_caps_the_model_alone_and_maturity_adds_a_modest_bump() {
     const WRITE: Call = Call {
         read_only: false,
         failed: false,
+        attack_tooling: false,
     };
     const READ: Call = Call {
         read_only: true,
         failed: false,
+        attack_tooling: false,
     };
     let mut reasons = Vec::new();
     let learning = EventBaseline {
@@ -312,7 +327,16 @@ fn learning_caps_the_model_alone_and_maturity_adds_a_modest_bump() {
     let failed = Call {
         read_only: false,
         failed: true,
+        attack_tooling: false,
     };
+    let tooling = Call {
+        attack_tooling: true,
+        ..WRITE
+    };
+    assert_eq!(
+        learning.adjust_model(Some(6.0), tooling, &mut reasons),
+        Some(6.0)
+    );
     assert_eq!(
         learning.adjust_model(Some(6.0), failed, &mut reasons),
         Some(6.0)

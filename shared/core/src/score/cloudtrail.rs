@@ -199,7 +199,8 @@ fn judge(
         Some(b) => {
             let call = crate::baseline::Call {
                 read_only: e.read_only == Some(true),
-                failed: e.error != ErrorClass::None,
+                failed: e.error != ErrorClass::None || e.login_failed,
+                attack_tooling: e.ua == crate::sources::cloudtrail::UaFamily::Offensive,
             };
             let sev = b.adjust_model(model_sev, call, &mut reasons);
             b.add_reasons(batch, e, &mut reasons);
