@@ -6,6 +6,7 @@ mod commands;
 mod files;
 mod local;
 mod output;
+mod profiles;
 
 use clap::{Parser, Subcommand};
 use trailhound_core::Severity;

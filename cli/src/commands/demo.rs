@@ -1,6 +1,6 @@
 //! `trailhound demo`: simulate → train → scan → eval in a temporary directory.
 
-use super::eval::{evaluate, print_metrics, read_labels};
+use super::eval::{baselines, evaluate, print_metrics, read_labels};
 use super::train::train_files;
 use crate::files::cloudtrail_files;
 use crate::local::FileModelSource;
@@ -33,6 +33,14 @@ pub struct Args {
     /// How many top findings to show.
     #[arg(long, default_value_t = 12)]
     pub top: usize,
+    /// Scan without behavioural baselines (by default, per-principal profiles are
+    /// learned from the training week in a temporary store, then kept up to date
+    /// while scanning).
+    #[arg(long)]
+    pub no_profiles: bool,
+    /// Days of history a principal's profile needs before its novelty counts.
+    #[arg(long, default_value_t = trailhound_core::baseline::DEFAULT_LEARNING_DAYS, value_name = "DAYS")]
+    pub learning_days: u32,
 }
 
 /// Runs `demo`.
@@ -55,10 +63,12 @@ pub fn run(a: Args) -> Result<ExitCode> {
         scenarios: Scenario::all_benign(),
         ..SimConfig::default()
     };
+    // The scanned week follows the training week, as it would in an account.
     let scan_cfg = SimConfig {
         seed: a.seed + 1,
         days: a.days,
         events_per_day: a.events_per_day,
+        start: train_cfg.start + i64::from(a.days) * 86_400,
         ..SimConfig::default()
     };
     eprintln!(
@@ -94,7 +104,19 @@ pub fn run(a: Args) -> Result<ExitCode> {
     let (scan_files_list, _) = cloudtrail_files(std::slice::from_ref(&scan_dir))?;
     let labels = read_labels(&scan_dir.join("labels.csv"))?;
     let source = FileModelSource::load(Some(&model_path))?;
-    let (metrics, top) = evaluate(&scan_files_list, &labels, &source, Severity::Medium, limits)?;
+    let profiles = if a.no_profiles {
+        None
+    } else {
+        baselines(None, &train_files_list, a.learning_days, &limits)?
+    };
+    let (metrics, top) = evaluate(
+        &scan_files_list,
+        &labels,
+        &source,
+        Severity::Medium,
+        limits,
+        &profiles,
+    )?;
 
     println!();
     println!("Top findings (of {} at medium or above)", top.len());

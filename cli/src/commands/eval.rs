@@ -3,6 +3,7 @@
 use super::scan::scan_files;
 use crate::files::cloudtrail_files;
 use crate::local::{FileModelSource, JsonlFindingStore, StderrAlertSink};
+use crate::profiles::LocalProfileStore;
 use crate::{ReadOpts, parse_severity};
 use anyhow::{Context, Result, bail};
 use std::collections::HashMap;
@@ -32,6 +33,17 @@ pub struct Args {
     /// Print the metrics as one JSON object instead of tables.
     #[arg(long)]
     pub json: bool,
+    /// Behavioural baselines: start from the profiles in this file (or
+    /// DIR/profiles.json); the file is not changed.
+    #[arg(long, value_name = "PATH")]
+    pub profiles: Option<PathBuf>,
+    /// Behavioural baselines: learn profiles from these CloudTrail files or
+    /// directories first (e.g. the training data), in a temporary store.
+    #[arg(long, value_name = "PATH", num_args = 1..)]
+    pub baseline_from: Vec<PathBuf>,
+    /// Days of history a principal's profile needs before its novelty counts.
+    #[arg(long, default_value_t = trailhound_core::baseline::DEFAULT_LEARNING_DAYS, value_name = "DAYS")]
+    pub learning_days: u32,
     #[command(flatten)]
     pub read: ReadOpts,
 }
@@ -85,19 +97,23 @@ pub fn evaluate(
     model: &FileModelSource,
     min_severity: Severity,
     limits: Limits,
+    profiles: &Option<LocalProfileStore>,
 ) -> Result<(Metrics, Vec<trailhound_core::Finding>)> {
     let cfg = PipelineConfig {
         limits,
         min_alert_severity: min_severity,
         keep_all: true,
         alert_policy: trailhound_core::pipeline::AlertPolicy::default(),
+        baseline: profiles
+            .as_ref()
+            .map_or_else(Default::default, LocalProfileStore::config),
     };
     let store = JsonlFindingStore::memory();
     let alerts = StderrAlertSink { enabled: false };
     let mut items = Vec::new();
     let mut top: Vec<trailhound_core::Finding> = Vec::new();
     let mut unlabelled = 0u64;
-    scan_files(files, model, &store, &alerts, &cfg, |_, findings| {
+    scan_files(files, model, &store, &alerts, profiles, &cfg, |_, findings| {
         for f in findings {
             let truth = labels.get(&f.event_id);
             if truth.is_none() {
@@ -169,6 +185,37 @@ pub fn print_metrics(m: &Metrics, min_severity: Severity) {
     }
 }
 
+/// The profile store of an evaluation: none, a read-only copy of `path`, and/or a
+/// temporary one warmed up on `learn_from` (shared with `demo`).
+pub fn baselines(
+    path: Option<&Path>,
+    learn_from: &[PathBuf],
+    learning_days: u32,
+    limits: &Limits,
+) -> Result<Option<LocalProfileStore>> {
+    if path.is_none() && learn_from.is_empty() {
+        return Ok(None);
+    }
+    let store = match path {
+        Some(p) => LocalProfileStore::open(p)?.read_only(),
+        None => LocalProfileStore::temporary(),
+    }
+    .with_config(trailhound_core::baseline::BaselineConfig {
+        learning_days,
+        ..Default::default()
+    });
+    if !learn_from.is_empty() {
+        let (files, _) = cloudtrail_files(learn_from)?;
+        let (events, failed) = store.warm_up(&files, limits);
+        eprintln!(
+            "learned {} principal profiles from {events} events in {} files ({failed} unreadable)",
+            store.len(),
+            files.len()
+        );
+    }
+    Ok(Some(store))
+}
+
 /// Runs `eval`.
 pub fn run(a: Args) -> Result<ExitCode> {
     let (files, _) = cloudtrail_files(&a.paths)?;
@@ -178,7 +225,13 @@ pub fn run(a: Args) -> Result<ExitCode> {
         max_decompressed_bytes: a.read.max_decompressed_bytes,
         ..Limits::default()
     };
-    let (m, _) = evaluate(&files, &labels, &model, a.min_severity, limits)?;
+    let profiles = baselines(
+        a.profiles.as_deref(),
+        &a.baseline_from,
+        a.learning_days,
+        &limits,
+    )?;
+    let (m, _) = evaluate(&files, &labels, &model, a.min_severity, limits, &profiles)?;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&m)?);
     } else {

@@ -4,6 +4,7 @@ use super::{block_on, progress};
 use crate::files::cloudtrail_files;
 use crate::local::{FileModelSource, JsonlFindingStore, LocalObjectSource, StderrAlertSink};
 use crate::output::{Format, Printer};
+use crate::profiles::LocalProfileStore;
 use crate::{ReadOpts, parse_severity};
 use anyhow::Result;
 use std::path::PathBuf;
@@ -40,6 +41,13 @@ pub struct Args {
     /// Minimum severity that alerts.
     #[arg(long, default_value = "medium", value_parser = parse_severity)]
     pub alert_severity: Severity,
+    /// Behavioural baselines: per-principal profiles kept in this file (or
+    /// DIR/profiles.json), read before scoring and updated after. Off without it.
+    #[arg(long, value_name = "PATH")]
+    pub profiles: Option<PathBuf>,
+    /// Days of history a principal's profile needs before its novelty counts.
+    #[arg(long, default_value_t = trailhound_core::baseline::DEFAULT_LEARNING_DAYS, value_name = "DAYS")]
+    pub learning_days: u32,
     #[command(flatten)]
     pub read: ReadOpts,
 }
@@ -78,6 +86,7 @@ pub fn scan_files(
     model: &FileModelSource,
     store: &JsonlFindingStore,
     alerts: &StderrAlertSink,
+    profiles: &Option<LocalProfileStore>,
     cfg: &PipelineConfig,
     each: impl FnMut(&ObjectRef, &[Finding]) -> Result<()>,
 ) -> Result<Totals> {
@@ -94,6 +103,7 @@ pub fn scan_files(
         model,
         store,
         alerts,
+        profiles,
         cfg,
         each,
     )
@@ -107,6 +117,7 @@ pub fn scan_objects<O: ObjectSource>(
     model: &FileModelSource,
     store: &JsonlFindingStore,
     alerts: &StderrAlertSink,
+    profiles: &Option<LocalProfileStore>,
     cfg: &PipelineConfig,
     mut each: impl FnMut(&ObjectRef, &[Finding]) -> Result<()>,
 ) -> Result<Totals> {
@@ -116,6 +127,7 @@ pub fn scan_objects<O: ObjectSource>(
         models: model,
         findings: store,
         alerts,
+        profiles,
     };
     let pb = progress(objects.len() as u64, "scanning");
     let mut t = Totals::default();
@@ -149,6 +161,9 @@ pub fn scan_objects<O: ObjectSource>(
     })?;
     pb.finish_and_clear();
     store.flush()?;
+    if let Some(p) = profiles {
+        p.save()?;
+    }
     t.seconds = started.elapsed().as_secs_f64();
     Ok(t)
 }
@@ -187,7 +202,16 @@ pub fn run(a: Args) -> Result<ExitCode> {
         min_alert_severity: a.alert_severity,
         keep_all: a.all,
         alert_policy: trailhound_core::pipeline::AlertPolicy::default(),
+        baseline: trailhound_core::baseline::BaselineConfig {
+            learning_days: a.learning_days,
+            ..Default::default()
+        },
     };
+    let profiles = a
+        .profiles
+        .as_deref()
+        .map(LocalProfileStore::open)
+        .transpose()?;
     let stdout = std::io::stdout().lock();
     let mut printer = Printer::new(std::io::BufWriter::new(stdout), a.format);
     let mut print = |_: &ObjectRef, findings: &[Finding]| {
@@ -196,11 +220,15 @@ pub fn run(a: Args) -> Result<ExitCode> {
         }
         Ok(())
     };
-    let mut t = scan_files(&files, &model, &store, &alerts, &cfg, &mut print)?;
+    let mut t = scan_files(
+        &files, &model, &store, &alerts, &profiles, &cfg, &mut print,
+    )?;
     if let Some((client, objects)) = &s3_objects {
         let source =
             trailhound_aws::S3ObjectSource::new(client.clone(), cfg.limits.max_decompressed_bytes);
-        let t2 = scan_objects(objects, &source, &model, &store, &alerts, &cfg, &mut print)?;
+        let t2 = scan_objects(
+            objects, &source, &model, &store, &alerts, &profiles, &cfg, &mut print,
+        )?;
         t.add(&t2);
     }
     printer.flush()?;
