@@ -82,7 +82,6 @@ impl<'a> Scorer<'a> {
     ) -> Self {
         let encoder = self.model.as_ref().and_then(|(m, _)| match &m.encoder {
             Encoder::CloudTrail(enc) => Some(enc),
-            #[allow(unreachable_patterns)]
             _ => None,
         });
         self.baseline = Some(BatchBaseline::new(self.batch, profiles, cfg, encoder));
