@@ -111,6 +111,10 @@ pub fn scan_files(
 
 /// Runs the pipeline over objects of one source, handing the findings to `each` a
 /// chunk at a time (nothing is kept: memory stays bounded whatever the object).
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the ports of one run, each its own local adapter"
+)]
 pub fn scan_objects<O: ObjectSource>(
     objects: &[ObjectRef],
     source: &O,
