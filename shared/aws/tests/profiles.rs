@@ -22,6 +22,9 @@ use trailhound_aws::testing::{moto_config, moto_endpoint, unique_name};
 use trailhound_core::baseline::{Profile, ProfileUpdate, day_of};
 use trailhound_core::ports::ProfileStore;
 
+/// The conditions and profiles of the puts a mock saw.
+type Puts = Arc<Mutex<Vec<(Option<String>, String)>>>;
+
 /// Monday 2024-03-04T09:00:00Z.
 const T0: i64 = 1_709_542_800;
 const KEY: &str = "123456789012|arn:aws:iam::123456789012:role/deploy";
@@ -59,7 +62,10 @@ async fn profiles_round_trip_and_repeated_updates_change_nothing() {
         .merge_profiles(std::slice::from_ref(&first))
         .await
         .unwrap();
-    store.merge_profiles(&[second.clone()]).await.unwrap();
+    store
+        .merge_profiles(std::slice::from_ref(&second))
+        .await
+        .unwrap();
     // A retried object: the same updates again.
     store.merge_profiles(&[first, second]).await.unwrap();
     let got = store
@@ -154,7 +160,7 @@ async fn a_lost_conditional_write_is_read_again_merged_and_retried() {
             ])))
             .build()
     });
-    let puts: Arc<Mutex<Vec<(Option<String>, String)>>> = Arc::default();
+    let puts: Puts = Arc::default();
     let seen = puts.clone();
     let put = mock!(aws_sdk_dynamodb::Client::put_item)
         .match_requests(move |req| {
