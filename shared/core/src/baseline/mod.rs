@@ -127,6 +127,7 @@ pub fn origin_of(object_name: &str) -> String {
 /// What a batch showed of each principal, one update per principal.
 pub fn observe(batch: &CtBatch, origin: &str) -> Vec<ProfileUpdate> {
     let mut by: FxHashMap<(Sym, Sym), usize> = FxHashMap::default();
+    let mut actions: FxHashMap<(Sym, Sym), String> = FxHashMap::default();
     let mut out: Vec<ProfileUpdate> = Vec::new();
     for e in &batch.events {
         if !learnable(batch, e) {
@@ -141,7 +142,10 @@ pub fn observe(batch: &CtBatch, origin: &str) -> Vec<ProfileUpdate> {
             out.len() - 1
         });
         let Some(u) = out.get_mut(i) else { continue };
-        record(&mut u.seen, batch, e);
+        let action = actions.entry((e.source, e.name)).or_insert_with(|| {
+            format!("{}:{}", service_of(batch.str(e.source)), batch.str(e.name))
+        });
+        record(&mut u.seen, batch, e, action);
     }
     for u in &mut out {
         u.seen.prune();
@@ -150,7 +154,7 @@ pub fn observe(batch: &CtBatch, origin: &str) -> Vec<ProfileUpdate> {
 }
 
 /// Records one event into a profile.
-fn record(p: &mut Profile, batch: &CtBatch, e: &CtEvent) {
+fn record(p: &mut Profile, batch: &CtBatch, e: &CtEvent, action: &str) {
     p.record_time(e.time);
     let day = day_of(e.time);
     let ip = batch.str(e.ip);
@@ -164,7 +168,6 @@ fn record(p: &mut Profile, batch: &CtBatch, e: &CtEvent) {
     p.clients.insert(client_key(e.ua), day);
     let service = service_of(batch.str(e.source));
     p.services.insert(service, day);
-    p.actions
-        .insert(&format!("{service}:{}", batch.str(e.name)), day);
+    p.actions.insert(action, day);
     p.hours.insert(hour_key(timefmt::hour_of_day(e.time)), day);
 }
