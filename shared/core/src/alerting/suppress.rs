@@ -416,6 +416,20 @@ suppressions:
     }
 
     #[test]
+    fn the_example_file_in_infra_loads() {
+        let text = include_str!("../../../../infra/suppressions.example.yaml");
+        let (s, warnings) =
+            Suppressions::from_yaml(text, "suppressions.example.yaml", NOW).unwrap();
+        assert_eq!((s.entries().len(), warnings.len()), (2, 0));
+        let ci = finding(
+            "ct.iam.access_key_other_user",
+            "arn:aws:iam::123456789012:role/ci-deployer",
+            "2024-06-01T10:00:00Z",
+        );
+        assert!(s.matching(&ci).is_some());
+    }
+
+    #[test]
     fn an_empty_document_suppresses_nothing() {
         let (s, w) = Suppressions::from_yaml("  \n", "empty.yaml", NOW).unwrap();
         assert!(s.is_empty() && w.is_empty());
