@@ -85,10 +85,10 @@ pub(crate) struct Encoder {
 }
 
 impl Encoder {
-    /// A new encoder (gzip level 6, as the usual gzip tools).
+    /// A new encoder (gzip level 1: payloads are small and generation must be fast).
     pub(crate) fn new() -> Self {
         Self {
-            deflate: Compress::new(Compression::new(6), false),
+            deflate: Compress::new(Compression::new(1), false),
             gz: Vec::with_capacity(1 << 16),
         }
     }
