@@ -446,8 +446,8 @@ fn scanner(site: &Site, t: i64, sink: &mut Sink, rng: &mut SimRng) {
             ua: &ua,
             referrer: "-",
         };
-        let path = if i < NIKTO.len() {
-            NIKTO[i].to_owned()
+        let path = if let Some(known) = NIKTO.get(i) {
+            (*known).to_owned()
         } else {
             format!(
                 "/{}{}",

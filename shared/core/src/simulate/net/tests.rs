@@ -72,8 +72,11 @@ fn decode(line: &str) -> Res<(Value, usize)> {
     Ok((serde_json::from_str(&text)?, text.len()))
 }
 
-/// (group, stream, id, timestamp, message) of every data log event, in order.
-fn log_events(run: &Run) -> Res<Vec<(String, String, String, i64, String)>> {
+/// (group, stream, id, timestamp, message) of a data log event.
+type LogEvent = (String, String, String, i64, String);
+
+/// Every data log event, in order.
+fn log_events(run: &Run) -> Res<Vec<LogEvent>> {
     let mut out = Vec::new();
     for line in &run.events {
         let (m, _) = decode(line)?;
@@ -251,9 +254,20 @@ fn no_attacks_gives_only_label_zero() -> Result<(), NetSimError> {
     Ok(())
 }
 
-/// Splits a combined-format line into (ip, time, request, status, bytes, referrer,
-/// ua, rest) without regexes; `None` when it does not have that shape.
-fn combined(line: &str) -> Option<(&str, &str, &str, u16, &str, &str, &str, &str)> {
+/// (ip, time, request, status, bytes, referrer, user agent, rest) of a combined line.
+type Combined<'a> = (
+    &'a str,
+    &'a str,
+    &'a str,
+    u16,
+    &'a str,
+    &'a str,
+    &'a str,
+    &'a str,
+);
+
+/// Splits a combined-format line without regexes; `None` when it does not have that shape.
+fn combined(line: &str) -> Option<Combined<'_>> {
     let (ip, rest) = line.split_once(" - - [")?;
     let (time, rest) = rest.split_once("] \"")?;
     let (request, rest) = rest.split_once("\" ")?;
