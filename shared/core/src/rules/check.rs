@@ -124,7 +124,7 @@ const THRESHOLD_CASES: &[(&str, Expect, &str, &str)] = &[
     threshold_case!("console_brute_force", NoMatch, "failures_an_hour_apart"),
     threshold_case!("mass_deletion", Match, "two_dozen_in_four_minutes"),
     threshold_case!("mass_deletion", NoMatch, "object_cleanup"),
-    threshold_case!("secrets_harvest", Match, "twelve_distinct_secrets"),
+    threshold_case!("secrets_harvest", Match, "twenty_two_distinct_secrets"),
     threshold_case!("secrets_harvest", NoMatch, "same_two_secrets_all_day"),
 ];
 
