@@ -305,6 +305,29 @@ fn readme_documents_every_feature_rule_and_command() {
             f.name
         );
     }
+    for f in trailhound_core::features::vpcflow::FEATURES
+        .iter()
+        .chain(trailhound_core::features::access_log::FEATURES)
+    {
+        assert!(
+            readme.contains(&format!("`{}`", f.name)),
+            "README lacks window feature {}",
+            f.name
+        );
+    }
+    for id in [
+        "web.brute_force",
+        "web.content_scan",
+        "web.http_flood",
+        "web.credential_stuffing",
+        "net.port_scan",
+        "net.brute_force",
+        "net.exfiltration",
+        "net.lateral_movement",
+        "net.syn_flood",
+    ] {
+        assert!(readme.contains(&format!("`{id}`")), "README lacks window rule {id}");
+    }
     for r in trailhound_core::rules::rules() {
         assert!(
             readme.contains(&format!("`{}`", r.id)),

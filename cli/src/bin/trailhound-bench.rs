@@ -9,6 +9,10 @@
 //!   finer (I/O, gunzip, parse, encode, forest, the rest of `score_batch`).
 //! - `load --model M`: `Model::from_bytes` on the file's bytes.
 //! - `iforest DIR... --model M`: the model's forest on real feature rows.
+//! - `logs --source vpcflow|access-log FILE... [--model M]`: CloudWatch Logs
+//!   subscription events (one Lambda event per line) through decode (base64,
+//!   gunzip, JSON), parse, window aggregation and scoring, per payload (as the
+//!   Lambda) and per file (as the CLI), in log lines per CPU-second.
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
@@ -68,6 +72,21 @@ enum Cmd {
         #[arg(long, default_value_t = 100)]
         reps: usize,
     },
+    /// Subscription events: decode + parse, then aggregate + score, in lines per CPU-second.
+    Logs {
+        /// `vpcflow` or `access_log`.
+        #[arg(long)]
+        source: String,
+        /// Files of Lambda events, one per line (`events.jsonl`).
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Model of the source (without one, rules only).
+        #[arg(long)]
+        model: Option<PathBuf>,
+        /// Timed runs (the median is reported).
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+    },
     /// Isolation Forest scoring of `--rows` real feature rows on one thread.
     Iforest {
         /// CloudTrail files or directories the rows are encoded from (repeated if short).
@@ -101,6 +120,12 @@ fn main() -> Result<()> {
             rows,
             runs,
         } => iforest(&paths, &model, rows.max(1), runs.max(1))?,
+        Cmd::Logs {
+            source,
+            paths,
+            model,
+            runs,
+        } => logs(&source, &paths, model.as_deref(), runs.max(1))?,
     };
     println!("{}", serde_json::to_string_pretty(&out)?);
     Ok(())
@@ -471,5 +496,100 @@ fn iforest(paths: &[PathBuf], model_path: &Path, rows: usize, runs: usize) -> Re
         "wall_s": round(w, 4),
         "rows_per_wall_s": rate(rows as u64, w),
         "mean_score": round(out.iter().sum::<f64>() / rows as f64, 6),
+    }))
+}
+
+/// Subscription events through the logs pipeline's stages (no store, no alerts).
+fn logs(source: &str, paths: &[PathBuf], model: Option<&Path>, runs: usize) -> Result<Value> {
+    use trailhound_core::logs::LogsBatch;
+    use trailhound_core::sources::cwl::SourceMap;
+    let source = source.replace('-', "_");
+    let sources =
+        SourceMap::parse(&format!("*={source}")).map_err(|e| anyhow::anyhow!("--source: {e}"))?;
+    let model = model.map(load_model).transpose()?;
+    let limits = Limits::default();
+    let mut events: Vec<Vec<u8>> = Vec::new();
+    for p in paths {
+        let text = std::fs::read(p).with_context(|| format!("cannot read {}", p.display()))?;
+        events.extend(
+            text.split(|&b| b == b'\n')
+                .filter(|l| !l.is_empty())
+                .map(<[u8]>::to_vec),
+        );
+    }
+    let score = |b: &LogsBatch| -> usize {
+        match source.as_str() {
+            "vpcflow" => trailhound_core::score::vpcflow::score(&b.vpcflow, model.as_ref())
+                .flagged()
+                .count(),
+            _ => trailhound_core::score::access_log::score(&b.access_log, model.as_ref())
+                .flagged()
+                .count(),
+        }
+    };
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let (mut per_payload, mut decode_parse, mut per_file, mut file_score) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut lines, mut findings_payload, mut findings_file) = (0u64, 0usize, 0usize);
+    for _ in 0..runs {
+        // As the Lambda: one batch per payload; decode and parse timed apart.
+        let (mut t_parse, mut t_all) = (0.0, 0.0);
+        lines = 0;
+        findings_payload = 0;
+        for e in &events {
+            let t0 = thread_cpu();
+            let mut b = LogsBatch::default();
+            if b.add_event(e, &limits, &sources).is_err() {
+                continue;
+            }
+            let t1 = thread_cpu();
+            findings_payload += score(&b);
+            let t2 = thread_cpu();
+            t_parse += t1 - t0;
+            t_all += t2 - t0;
+            lines += b.counts.events;
+        }
+        decode_parse.push(t_parse);
+        per_payload.push(t_all);
+        // As the CLI: every payload in one batch, windows across the whole file.
+        let t0 = thread_cpu();
+        let mut b = LogsBatch::default();
+        for e in &events {
+            let _ = b.add_event(e, &limits, &sources);
+        }
+        let t1 = thread_cpu();
+        findings_file = score(&b);
+        let t2 = thread_cpu();
+        per_file.push(t2 - t0);
+        file_score.push(t2 - t1);
+    }
+    let rate = |secs: f64| (lines as f64 / secs.max(1e-9)).round();
+    let (pp, dp, pf, fs) = (
+        median(per_payload),
+        median(decode_parse),
+        median(per_file),
+        median(file_score),
+    );
+    Ok(json!({
+        "source": source,
+        "payloads": events.len(),
+        "log_lines": lines,
+        "model": model.as_ref().map(|m| m.version().to_owned()),
+        "per_payload": {
+            "cpu_s": pp,
+            "lines_per_cpu_s": rate(pp),
+            "decode_parse_lines_per_cpu_s": rate(dp),
+            "aggregate_score_lines_per_cpu_s": rate(pp - dp),
+            "findings": findings_payload,
+        },
+        "per_file": {
+            "cpu_s": pf,
+            "lines_per_cpu_s": rate(pf),
+            "aggregate_score_lines_per_cpu_s": rate(fs),
+            "findings": findings_file,
+        },
     }))
 }

@@ -2,6 +2,7 @@
 
 pub mod demo;
 pub mod eval;
+pub mod logs;
 pub mod model;
 pub mod rules;
 pub mod scan;

@@ -71,6 +71,11 @@ pub fn run(a: Args) -> Result<ExitCode> {
                 },
                 "trees": m.forest.n_trees(),
                 "calibration": {"n": m.calibration.n, "max": m.calibration.max()},
+                "pca": m.pca.as_ref().map(|p| serde_json::json!({
+                    "components": p.pca.n_components(),
+                    "explained_variance": p.pca.explained,
+                    "calibration": {"n": p.calibration.n, "max": p.calibration.max()},
+                })),
                 "load_ms": load_ms,
             });
             println!("{}", serde_json::to_string_pretty(&info)?);

@@ -1,5 +1,6 @@
 //! `trailhound train`.
 
+use super::logs::{SourceArg, subscription_files, train_logs};
 use super::progress;
 use crate::ReadOpts;
 use crate::files::cloudtrail_files;
@@ -19,7 +20,8 @@ use trailhound_core::sources::cloudtrail::CtBatch;
 /// Arguments of `train`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// CloudTrail files or directories (walked; `.json.gz` and `.json`; digests skipped).
+    /// CloudTrail files or directories (walked; `.json.gz` and `.json`; digests skipped),
+    /// or with `--source vpcflow|access-log` subscription event files (`.jsonl`).
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
     /// Where to write the model.
@@ -34,6 +36,10 @@ pub struct Args {
     /// Random seed of the forest.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+    /// Log source: `vpcflow` or `access-log` train on subscription event files
+    /// (`events.jsonl`); without it, CloudTrail files.
+    #[arg(long, value_enum)]
+    pub source: Option<SourceArg>,
     #[command(flatten)]
     pub read: ReadOpts,
 }
@@ -84,7 +90,6 @@ pub fn train_files(
 /// Runs `train`.
 pub fn run(a: Args) -> Result<ExitCode> {
     let started = Instant::now();
-    let (files, _) = cloudtrail_files(&a.paths)?;
     let limits = Limits {
         max_decompressed_bytes: a.read.max_decompressed_bytes,
         ..Limits::default()
@@ -94,7 +99,12 @@ pub fn run(a: Args) -> Result<ExitCode> {
         max_samples: a.max_samples,
         seed: a.seed,
     };
-    let model = train_files(&files, &params, &limits)?;
+    let model = match a.source {
+        Some(source @ (SourceArg::Vpcflow | SourceArg::AccessLog)) => {
+            train_logs(&subscription_files(&a.paths)?, source, &params, &limits)?
+        }
+        _ => train_files(&cloudtrail_files(&a.paths)?.0, &params, &limits)?,
+    };
     let bytes = model.to_bytes()?;
     std::fs::write(&a.out, &bytes).with_context(|| format!("cannot write {}", a.out.display()))?;
     eprintln!(
