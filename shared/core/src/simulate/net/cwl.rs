@@ -55,6 +55,19 @@ pub(crate) fn event_id(ms: i64, salt: u64, seq: u64, out: &mut String) {
 
 /// Appends `s` as a JSON string body (without quotes).
 pub(crate) fn escape_json(s: &str, out: &mut String) {
+    // Log lines rarely hold control characters: check that in one vectorised pass,
+    // then only quotes and backslashes need escaping.
+    if s.bytes().fold(u8::MAX, u8::min) >= 0x20 {
+        let mut rest = s;
+        while let Some(i) = memchr::memchr2(b'"', b'\\', rest.as_bytes()) {
+            out.push_str(&rest[..i]);
+            out.push('\\');
+            out.push_str(&rest[i..=i]);
+            rest = &rest[i + 1..];
+        }
+        out.push_str(rest);
+        return;
+    }
     let bytes = s.as_bytes();
     let mut start = 0;
     for (i, &b) in bytes.iter().enumerate() {
@@ -201,6 +214,9 @@ mod tests {
         assert_eq!(s, "a\\\"b\\\\c\\nd\\u0001é");
         let v: String = serde_json::from_str(&format!("\"{s}\"")).unwrap_or_default();
         assert_eq!(v, "a\"b\\c\nd\u{1}é");
+        s.clear();
+        escape_json("GET \"/x\\y\" é", &mut s);
+        assert_eq!(s, "GET \\\"/x\\\\y\\\" é");
     }
 
     #[test]
