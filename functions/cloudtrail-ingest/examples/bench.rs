@@ -197,12 +197,12 @@ async fn run(state: &str, started: Instant, all_moto: bool) {
         .await;
     } else {
         let memory = Ingest {
-            objects: S3ObjectSource::new(clients.s3.clone(), config.max_decompressed_bytes),
+            objects: S3ObjectSource::new(clients.s3.clone(), config.ingest.max_decompressed_bytes),
             models: S3ModelSource::new(
                 clients.s3.clone(),
-                &config.model_bucket,
+                &config.ingest.model_bucket,
                 &config.model_key,
-                config.model_refresh,
+                config.ingest.model_refresh,
             ),
             findings: CountingStore::default(),
             alerts: CountingSink::default(),

@@ -43,16 +43,16 @@ impl AwsIngest {
     /// Builds the AWS adapters from the configuration.
     pub fn on_aws(cfg: &Config, clients: &Clients) -> Self {
         Ingest {
-            objects: S3ObjectSource::new(clients.s3.clone(), cfg.max_decompressed_bytes),
+            objects: S3ObjectSource::new(clients.s3.clone(), cfg.ingest.max_decompressed_bytes),
             models: S3ModelSource::new(
                 clients.s3.clone(),
-                &cfg.model_bucket,
+                &cfg.ingest.model_bucket,
                 &cfg.model_key,
-                cfg.model_refresh,
+                cfg.ingest.model_refresh,
             ),
-            findings: DynamoFindingStore::new(clients.dynamodb.clone(), &cfg.findings_table)
-                .with_ttl_days(cfg.finding_ttl_days),
-            alerts: SnsAlertSink::new(clients.sns.clone(), &cfg.alerts_topic_arn),
+            findings: DynamoFindingStore::new(clients.dynamodb.clone(), &cfg.ingest.findings_table)
+                .with_ttl_days(cfg.ingest.finding_ttl_days),
+            alerts: SnsAlertSink::new(clients.sns.clone(), &cfg.ingest.alerts_topic_arn),
             profiles: cfg
                 .profiles_table
                 .as_ref()

@@ -1,13 +1,12 @@
-//! The function's configuration, read once at cold start from the environment.
-//! Every missing or invalid variable is listed in one error.
+//! The function's configuration, read once at cold start from the environment; one
+//! error lists every missing or invalid variable. The variables every ingest
+//! function shares are read by [`trailhound_aws::env::IngestConfig`].
 
-use std::fmt;
-use std::time::Duration;
-use trailhound_core::Severity;
-use trailhound_core::decode::{DEFAULT_MAX_DECOMPRESSED_BYTES, Limits};
+use trailhound_aws::env::{EnvReader, IngestConfig};
 use trailhound_core::logs::LogsConfig;
-use trailhound_core::pipeline::PipelineConfig;
 use trailhound_core::sources::cwl::SourceMap;
+
+pub use trailhound_aws::env::ConfigError;
 
 /// Where each source's model is read from when `MODEL_KEY` is not set; `{source}`
 /// becomes `cloudtrail`, `vpcflow` or `access_log`.
@@ -16,39 +15,15 @@ pub const DEFAULT_MODEL_KEY: &str = "models/{source}/model.bin";
 /// The validated configuration.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
-    /// `FINDINGS_TABLE`: the DynamoDB table of findings and summaries.
-    pub findings_table: String,
-    /// `ALERTS_TOPIC_ARN`: the SNS topic alerts go to.
-    pub alerts_topic_arn: String,
-    /// `MODEL_BUCKET`: the bucket holding the model artifacts.
-    pub model_bucket: String,
+    /// Table, topic, model bucket, alerting, limits, deduplication, suppressions
+    /// and Sigma rules (for CloudTrail events delivered through CloudWatch Logs).
+    pub ingest: IngestConfig,
     /// `MODEL_KEY`: the key pattern of the model artifacts, with `{source}`.
     pub model_key: String,
     /// `LOG_GROUP_SOURCES`: log group patterns and the source of each
     /// (`/vpc/flow*=vpcflow,/nginx/*=access_log:nginx`, a custom flow log format as
     /// `PATTERN=vpcflow:${version} ${srcaddr} …`); empty means content sniffing only.
     pub log_group_sources: SourceMap,
-    /// `MIN_ALERT_SEVERITY`: alerts go out at or above this severity.
-    pub min_alert_severity: Severity,
-    /// `MAX_DECOMPRESSED_BYTES`: the cap on one payload's decompressed size.
-    pub max_decompressed_bytes: u64,
-    /// `MODEL_REFRESH_SECONDS`: how often each model's ETag is revalidated.
-    pub model_refresh: Duration,
-    /// `FINDING_TTL_DAYS`: how long findings and summaries are kept.
-    pub finding_ttl_days: u32,
-}
-
-/// Every problem found in the environment, listed together.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub struct ConfigError {
-    /// One line per missing or invalid variable.
-    pub problems: Vec<String>,
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "invalid configuration: {}", self.problems.join("; "))
-    }
 }
 
 impl Config {
@@ -59,79 +34,24 @@ impl Config {
 
     /// Reads variables through `get` (tests pass a map).
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let get = |name: &str| {
-            get(name)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        };
-        let mut problems = Vec::new();
-        let mut required = |name: &str| {
-            get(name).unwrap_or_else(|| {
-                problems.push(format!("{name} is not set"));
-                String::new()
-            })
-        };
-        let findings_table = required("FINDINGS_TABLE");
-        let alerts_topic_arn = required("ALERTS_TOPIC_ARN");
-        let model_bucket = required("MODEL_BUCKET");
-        if !alerts_topic_arn.is_empty() && !alerts_topic_arn.starts_with("arn:") {
-            problems.push(format!(
-                "ALERTS_TOPIC_ARN {alerts_topic_arn:?} is not an ARN"
-            ));
-        }
-        let model_key = get("MODEL_KEY").unwrap_or_else(|| DEFAULT_MODEL_KEY.to_owned());
+        let mut env = EnvReader::new(get);
+        let ingest = IngestConfig::read(&mut env);
+        let model_key = env
+            .optional("MODEL_KEY")
+            .unwrap_or_else(|| DEFAULT_MODEL_KEY.to_owned());
         if !model_key.contains("{source}") {
-            problems.push(format!(
+            env.problem(format!(
                 "MODEL_KEY {model_key:?} must contain {{source}}: each source has its own model"
             ));
         }
-        let log_group_sources = parse(
-            &get,
-            &mut problems,
-            "LOG_GROUP_SOURCES",
-            SourceMap::default(),
-            |v| SourceMap::parse(v).map_err(|e| e.to_string()),
-        );
-        let min_alert_severity = parse(
-            &get,
-            &mut problems,
-            "MIN_ALERT_SEVERITY",
-            Severity::Medium,
-            |v| v.parse::<Severity>().map_err(|e| e.to_string()),
-        );
-        let max_decompressed_bytes = parse(
-            &get,
-            &mut problems,
-            "MAX_DECOMPRESSED_BYTES",
-            DEFAULT_MAX_DECOMPRESSED_BYTES,
-            |v| match v.parse::<u64>() {
-                Ok(0) | Err(_) => Err("expected a positive number of bytes".to_owned()),
-                Ok(n) => Ok(n),
-            },
-        );
-        let refresh = parse(&get, &mut problems, "MODEL_REFRESH_SECONDS", 300, |v| {
-            v.parse::<u64>()
-                .map_err(|_| "expected a whole number of seconds".to_owned())
+        let log_group_sources = env.parse("LOG_GROUP_SOURCES", SourceMap::default(), |v| {
+            SourceMap::parse(v).map_err(|e| e.to_string())
         });
-        let finding_ttl_days = parse(&get, &mut problems, "FINDING_TTL_DAYS", 90, |v| {
-            match v.parse::<u32>() {
-                Ok(0) | Err(_) => Err("expected a positive number of days".to_owned()),
-                Ok(n) => Ok(n),
-            }
-        });
-        if !problems.is_empty() {
-            return Err(ConfigError { problems });
-        }
+        env.finish()?;
         Ok(Self {
-            findings_table,
-            alerts_topic_arn,
-            model_bucket,
+            ingest,
             model_key,
             log_group_sources,
-            min_alert_severity,
-            max_decompressed_bytes,
-            model_refresh: Duration::from_secs(refresh),
-            finding_ttl_days,
         })
     }
 
@@ -143,32 +63,9 @@ impl Config {
     /// The pipeline settings this configuration implies.
     pub fn pipeline(&self) -> LogsConfig {
         LogsConfig {
-            pipeline: PipelineConfig {
-                limits: Limits {
-                    max_decompressed_bytes: self.max_decompressed_bytes,
-                    ..Limits::default()
-                },
-                min_alert_severity: self.min_alert_severity,
-                ..PipelineConfig::default()
-            },
+            pipeline: self.ingest.pipeline(),
             sources: self.log_group_sources.clone(),
         }
-    }
-}
-
-fn parse<T>(
-    get: &impl Fn(&str) -> Option<String>,
-    problems: &mut Vec<String>,
-    name: &str,
-    default: T,
-    f: impl Fn(&str) -> Result<T, String>,
-) -> T {
-    match get(name) {
-        None => default,
-        Some(v) => f(&v).unwrap_or_else(|why| {
-            problems.push(format!("{name} {v:?}: {why}"));
-            default
-        }),
     }
 }
 
@@ -176,6 +73,8 @@ fn parse<T>(
 mod tests {
     use super::*;
     use std::collections::HashMap;
+    use std::time::Duration;
+    use trailhound_core::Severity;
 
     fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
         let map: HashMap<String, String> = pairs
@@ -199,10 +98,10 @@ mod tests {
         let cfg = Config::from_lookup(lookup(&BASE)).unwrap();
         assert_eq!(cfg.model_key_for("vpcflow"), "models/vpcflow/model.bin");
         assert_eq!(cfg.log_group_sources, SourceMap::default());
-        assert_eq!(cfg.min_alert_severity, Severity::Medium);
-        assert_eq!(cfg.max_decompressed_bytes, 536_870_912);
-        assert_eq!(cfg.model_refresh, Duration::from_secs(300));
-        assert_eq!(cfg.finding_ttl_days, 90);
+        assert_eq!(cfg.ingest.min_alert_severity, Severity::Medium);
+        assert_eq!(cfg.ingest.max_decompressed_bytes, 536_870_912);
+        assert_eq!(cfg.ingest.model_refresh, Duration::from_secs(300));
+        assert_eq!(cfg.ingest.finding_ttl_days, 90);
     }
 
     #[test]
@@ -232,5 +131,27 @@ mod tests {
         for name in names {
             assert!(err.to_string().contains(name), "{name} missing from {err}");
         }
+    }
+
+    #[test]
+    fn deduplication_suppressions_and_rules_reach_the_logs_pipeline() {
+        let mut vars = BASE.to_vec();
+        vars.push(("DEDUP_WINDOW_SECONDS", "600"));
+        vars.push((
+            "SUPPRESSIONS",
+            "suppressions:\n  - detection: web.scanner_ua\n    principal: \"10.0.*\"\n    reason: our own vulnerability scanner\n",
+        ));
+        let cfg = Config::from_lookup(lookup(&vars)).unwrap();
+        let logs = cfg.pipeline();
+        assert_eq!(logs.pipeline.alert_policy.dedup_window_seconds, 600);
+        assert_eq!(logs.pipeline.alert_policy.suppressions.entries().len(), 1);
+        let rules = logs.pipeline.rules.unwrap();
+        assert!(
+            rules
+                .rules()
+                .iter()
+                .any(|r| r.id == "ct.threshold.secrets_harvest"),
+            "the built-in threshold rules are loaded for CloudTrail through CloudWatch Logs"
+        );
     }
 }

@@ -42,18 +42,18 @@ impl AwsLogsIngest {
         let model = |source: &str| {
             S3ModelSource::new(
                 clients.s3.clone(),
-                &cfg.model_bucket,
+                &cfg.ingest.model_bucket,
                 &cfg.model_key_for(source),
-                cfg.model_refresh,
+                cfg.ingest.model_refresh,
             )
         };
         LogsIngest {
             cloudtrail_model: model("cloudtrail"),
             vpcflow_model: model("vpcflow"),
             access_log_model: model("access_log"),
-            findings: DynamoFindingStore::new(clients.dynamodb.clone(), &cfg.findings_table)
-                .with_ttl_days(cfg.finding_ttl_days),
-            alerts: SnsAlertSink::new(clients.sns.clone(), &cfg.alerts_topic_arn),
+            findings: DynamoFindingStore::new(clients.dynamodb.clone(), &cfg.ingest.findings_table)
+                .with_ttl_days(cfg.ingest.finding_ttl_days),
+            alerts: SnsAlertSink::new(clients.sns.clone(), &cfg.ingest.alerts_topic_arn),
             config: cfg.pipeline(),
         }
     }

@@ -125,7 +125,7 @@ impl Env {
                 .clients
                 .dynamodb
                 .scan()
-                .table_name(&self.config.findings_table)
+                .table_name(&self.config.ingest.findings_table)
                 .filter_expression("sk = :f")
                 .expression_attribute_values(":f", AttributeValue::S("FINDING".into()))
                 .set_exclusive_start_key(start)
@@ -501,7 +501,7 @@ async fn the_vpcflow_model_comes_from_s3_and_scores_a_simulated_day() {
     let model = train_vpcflow(batch, &IsolationForestParams::default()).unwrap();
     push_model(
         &env.clients.s3,
-        &env.config.model_bucket,
+        &env.config.ingest.model_bucket,
         &env.config.model_key_for("vpcflow"),
         model.to_bytes().unwrap(),
     )
@@ -558,7 +558,7 @@ impl Env {
                 .clients
                 .dynamodb
                 .scan()
-                .table_name(&self.config.findings_table)
+                .table_name(&self.config.ingest.findings_table)
                 .filter_expression("sk = :f")
                 .expression_attribute_values(":f", AttributeValue::S("FINDING".into()))
                 .set_exclusive_start_key(start)

@@ -6,6 +6,7 @@
 
 pub mod dynamo;
 pub mod emf;
+pub mod env;
 mod error;
 pub mod model;
 pub mod profiles;

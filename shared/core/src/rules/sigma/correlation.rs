@@ -5,12 +5,16 @@
 //! instance starts from zero (so a burst split across instances can be missed).
 
 use super::matcher::{Path, text};
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 use serde_json::Value;
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 
 /// Groups kept per correlation rule before stale ones are dropped.
 const MAX_GROUPS: usize = 50_000;
+
+/// Event ids remembered per correlation rule, so that an object processed twice
+/// (an SQS redelivery, a replay) does not count its events twice.
+const MAX_REMEMBERED: usize = 200_000;
 
 /// What is counted.
 #[derive(Debug)]
@@ -55,26 +59,100 @@ pub struct CorrelationHit {
     pub timespan: i64,
 }
 
+/// The counted events of one group, by time. Files and payloads do not arrive in
+/// time order (CloudTrail delivers each region's files separately, Lambda runs them
+/// concurrently, a replay comes late), so the window is a time range around each
+/// new event, not "the last N arrivals".
 #[derive(Debug, Default)]
 struct Group {
-    /// Times (and for value counts the values) of the counted events, oldest first.
-    seen: VecDeque<(i64, Option<String>)>,
-    distinct: FxHashMap<String, u32>,
-    last: i64,
+    /// Event time → the values counted at that second (`None` for event counts).
+    seen: BTreeMap<i64, Vec<Option<String>>>,
+    /// Newest event time seen; events older than twice the span before it go.
+    newest: i64,
 }
 
 impl Group {
-    fn evict(&mut self, before: i64) {
-        while self.seen.front().is_some_and(|(t, _)| *t < before) {
-            if let Some((_, Some(v))) = self.seen.pop_front() {
-                if let Some(n) = self.distinct.get_mut(&v) {
-                    *n -= 1;
-                    if *n == 0 {
-                        self.distinct.remove(&v);
+    /// The fullest window of `span` seconds that contains `time`: its count (events,
+    /// or distinct values), first and last event time. A sweep over the events
+    /// within a span of `time`, starting a window at each of them.
+    fn fullest(&self, time: i64, span: i64, distinct: bool) -> (u64, i64, i64) {
+        let near: Vec<(i64, &[Option<String>])> = self
+            .seen
+            .range(time - span..=time + span)
+            .map(|(t, v)| (*t, v.as_slice()))
+            .collect();
+        let mut best = (0u64, time, time);
+        let mut values: FxHashMap<&str, u32> = FxHashMap::default();
+        let mut events = 0u64;
+        let mut end = 0usize;
+        for start in 0..near.len() {
+            let (s, _) = near[start];
+            if s > time {
+                break;
+            }
+            while end < near.len() && near[end].0 <= s + span {
+                for v in near[end].1 {
+                    events += 1;
+                    if let Some(v) = v {
+                        *values.entry(v.as_str()).or_insert(0) += 1;
+                    }
+                }
+                end += 1;
+            }
+            let last = near[end - 1].0;
+            if last >= time {
+                let n = if distinct {
+                    values.len() as u64
+                } else {
+                    events
+                };
+                if n > best.0 {
+                    best = (n, s, last);
+                }
+            }
+            for v in near[start].1 {
+                events -= 1;
+                if let Some(v) = v {
+                    if let Some(c) = values.get_mut(v.as_str()) {
+                        *c -= 1;
+                        if *c == 0 {
+                            values.remove(v.as_str());
+                        }
                     }
                 }
             }
         }
+        best
+    }
+}
+
+/// Event ids a rule has counted, oldest first, for at least its time span.
+#[derive(Debug, Default)]
+struct Remembered {
+    order: VecDeque<(i64, Box<str>)>,
+    ids: FxHashSet<Box<str>>,
+}
+
+impl Remembered {
+    /// Whether `id` is new (and then remembers it). Ids older than `horizon` are
+    /// forgotten first, and the oldest when the memory is full.
+    fn first_time(&mut self, id: &str, time: i64, horizon: i64) -> bool {
+        if self.ids.contains(id) {
+            return false;
+        }
+        while self
+            .order
+            .front()
+            .is_some_and(|(t, _)| *t < horizon || self.order.len() >= MAX_REMEMBERED)
+        {
+            if let Some((_, old)) = self.order.pop_front() {
+                self.ids.remove(&old);
+            }
+        }
+        let id: Box<str> = id.into();
+        self.ids.insert(id.clone());
+        self.order.push_back((time, id));
+        true
     }
 }
 
@@ -82,6 +160,7 @@ impl Group {
 #[derive(Debug, Default)]
 pub(crate) struct State {
     groups: FxHashMap<u16, FxHashMap<String, Group>>,
+    remembered: FxHashMap<u16, Remembered>,
 }
 
 impl State {
@@ -95,47 +174,72 @@ impl State {
         record: &Value,
         time: i64,
     ) -> Option<CorrelationHit> {
+        if let Some(id) = record.get("eventID").and_then(Value::as_str) {
+            // Twice the span: a redelivered object arrives after newer ones.
+            let horizon = time - 2 * corr.timespan;
+            if !self
+                .remembered
+                .entry(index)
+                .or_default()
+                .first_time(id, time, horizon)
+            {
+                return None;
+            }
+        }
         let group = group_key(&corr.group_by, record);
         let groups = self.groups.entry(index).or_default();
         if groups.len() >= MAX_GROUPS && !groups.contains_key(&group) {
             let horizon = time - corr.timespan;
-            groups.retain(|_, g| g.last >= horizon);
+            groups.retain(|_, g| g.newest >= horizon);
             if groups.len() >= MAX_GROUPS {
                 groups.clear();
             }
         }
         let g = groups.entry(group.clone()).or_default();
-        g.evict(time - corr.timespan);
-        g.last = g.last.max(time);
+        if g.seen.is_empty() {
+            g.newest = time;
+        }
+        g.newest = g.newest.max(time);
+        let keep_from = g.newest - 2 * corr.timespan;
+        g.seen = g.seen.split_off(&keep_from);
+        if time < keep_from {
+            return None;
+        }
+        let slot = g.seen.entry(time).or_default();
         match &corr.kind {
-            CorrKind::EventCount => g.seen.push_back((time, None)),
+            CorrKind::EventCount => slot.push(None),
             CorrKind::ValueCount(fields) => {
                 for f in fields {
                     for v in f.values(record) {
-                        if v.is_null() {
-                            continue;
+                        if !v.is_null() {
+                            slot.push(Some(text(v).into_owned()));
                         }
-                        let v = text(v).into_owned();
-                        *g.distinct.entry(v.clone()).or_insert(0) += 1;
-                        g.seen.push_back((time, Some(v)));
                     }
                 }
             }
         }
-        let count = match corr.kind {
-            CorrKind::EventCount => g.seen.len(),
-            CorrKind::ValueCount(_) => g.distinct.len(),
-        } as u64;
+        let distinct = matches!(corr.kind, CorrKind::ValueCount(_));
+        let (count, window_start, window_end) = g.fullest(time, corr.timespan, distinct);
         if count < corr.threshold {
             return None;
         }
-        let window_start = g.seen.front().map_or(time, |(t, _)| *t);
-        groups.remove(&group);
+        // Counted events are spent: a burst gives one hit per threshold's worth.
+        let spent: Vec<i64> = g
+            .seen
+            .range(window_start..=window_end)
+            .map(|(t, _)| *t)
+            .collect();
+        for t in spent {
+            g.seen.remove(&t);
+        }
+        if g.seen.is_empty() {
+            groups.remove(&group);
+        }
         Some(CorrelationHit {
             rule: index,
             group,
             window_start,
-            window_end: time,
+            window_end,
             count,
             timespan: corr.timespan,
         })

@@ -181,7 +181,12 @@ fn correlations_count_per_group_within_the_window_and_fire_once_per_burst() {
     );
     assert!(set.rules()[0].silent, "base rules do not alert by default");
     let c = set.candidates("signin.amazonaws.com", "ConsoleLogin");
-    let ev = |ip: &str| record("ConsoleLogin", serde_json::json!({"sourceIPAddress": ip}));
+    let ev = |ip: &str, t: i64| {
+        record(
+            "ConsoleLogin",
+            serde_json::json!({"sourceIPAddress": ip, "eventID": format!("login-{t}")}),
+        )
+    };
     let mut fired = Vec::new();
     for (t, ip) in [
         (0, "a"),
@@ -192,7 +197,7 @@ fn correlations_count_per_group_within_the_window_and_fire_once_per_burst() {
         (115, "a"),
         (116, "a"),
     ] {
-        let h = set.evaluate(&c, &ev(ip), t);
+        let h = set.evaluate(&c, &ev(ip, t), t);
         assert!(h.rules.is_empty());
         fired.extend(h.correlations);
     }
@@ -212,15 +217,15 @@ fn generate_true_keeps_base_rules_alerting() {
          title: many\ncorrelation:\n  type: value_count\n  rules: [base]\n  timespan: 1m\n  condition: {field: requestParameters.bucketName, gte: 2}\n  generate: true\n",
     );
     let c = set.candidates("s3.amazonaws.com", "GetBucketPolicy");
-    let ev = |b: &str| {
+    let ev = |b: &str, t: i64| {
         record(
             "GetBucketPolicy",
-            serde_json::json!({"requestParameters": {"bucketName": b}}),
+            serde_json::json!({"requestParameters": {"bucketName": b}, "eventID": format!("get-{t}")}),
         )
     };
-    assert_eq!(set.evaluate(&c, &ev("x"), 0).rules, [0]);
-    assert!(set.evaluate(&c, &ev("x"), 1).correlations.is_empty());
-    let h = set.evaluate(&c, &ev("y"), 2);
+    assert_eq!(set.evaluate(&c, &ev("x", 0), 0).rules, [0]);
+    assert!(set.evaluate(&c, &ev("x", 1), 1).correlations.is_empty());
+    let h = set.evaluate(&c, &ev("y", 2), 2);
     assert_eq!(h.rules, [0]);
     assert_eq!(h.correlations.len(), 1);
     assert_eq!(h.correlations[0].count, 2);
@@ -264,4 +269,78 @@ fn matches_reads_a_raw_record() {
         .collect();
     assert_eq!(ids, ["cloudtrail_stopped"]);
     assert!(set.matches(b"{not json").is_err());
+}
+
+#[test]
+fn an_event_seen_twice_counts_once_so_a_replayed_object_fires_nothing_new() {
+    let set = load(
+        "title: base\nname: base\ndetection:\n  s:\n    eventName: DeleteSnapshot\n  condition: s\n---\n\
+         title: mass\nid: mass\ncorrelation:\n  type: event_count\n  rules: [base]\n  group-by: [userIdentity.arn]\n  timespan: 10m\n  condition: {gte: 4}\nlevel: high\n",
+    );
+    let c = set.candidates("ec2.amazonaws.com", "DeleteSnapshot");
+    let ev = |i: i64| {
+        record(
+            "DeleteSnapshot",
+            serde_json::json!({"eventSource": "ec2.amazonaws.com", "eventID": format!("del-{i}")}),
+        )
+    };
+    let mut fired = Vec::new();
+    // Three deletions (under the threshold), then the same object delivered again.
+    for _ in 0..2 {
+        for i in 0..3 {
+            fired.extend(set.evaluate(&c, &ev(i), 60 * i).correlations);
+        }
+    }
+    assert!(
+        fired.is_empty(),
+        "a redelivery is not a fourth deletion: {fired:?}"
+    );
+    fired.extend(set.evaluate(&c, &ev(3), 200).correlations);
+    assert_eq!(fired.len(), 1);
+    assert_eq!(fired[0].count, 4);
+}
+
+#[test]
+fn windows_are_time_ranges_so_out_of_order_files_neither_merge_hours_nor_miss_bursts() {
+    let set = load(
+        "title: base\nname: base\ndetection:\n  s:\n    eventName: GetSecretValue\n  condition: s\n---\n\
+         title: harvest\nid: harvest\ncorrelation:\n  type: value_count\n  rules: [base]\n  group-by: [userIdentity.arn]\n  timespan: 10m\n  condition: {field: requestParameters.secretId, gte: 5}\nlevel: high\n",
+    );
+    let c = set.candidates("secretsmanager.amazonaws.com", "GetSecretValue");
+    let ev = |secret: &str, t: i64| {
+        record(
+            "GetSecretValue",
+            serde_json::json!({"eventSource": "secretsmanager.amazonaws.com",
+                "requestParameters": {"secretId": secret}, "eventID": format!("get-{t}-{secret}")}),
+        )
+    };
+    // An application reading a different secret every hour, its hours delivered
+    // out of order: never five in ten minutes.
+    let mut fired = Vec::new();
+    for hour in [5, 1, 9, 3, 7, 2, 8, 4, 6, 0] {
+        let t = hour * 3600;
+        fired.extend(
+            set.evaluate(&c, &ev(&format!("app/{hour}"), t), t)
+                .correlations,
+        );
+    }
+    assert!(fired.is_empty(), "{fired:?}");
+    // A harvest whose files arrive late-first: the burst is still one hit.
+    for (i, t) in [
+        (4, 50_240),
+        (3, 50_180),
+        (0, 50_000),
+        (2, 50_120),
+        (1, 50_060),
+    ] {
+        fired.extend(
+            set.evaluate(&c, &ev(&format!("prod/db-{i}"), t), t)
+                .correlations,
+        );
+    }
+    assert_eq!(fired.len(), 1, "{fired:?}");
+    assert_eq!(
+        (fired[0].window_start, fired[0].window_end, fired[0].count),
+        (50_000, 50_240, 5)
+    );
 }
