@@ -5,16 +5,16 @@
 //! instance starts from zero (so a burst split across instances can be missed).
 
 use super::matcher::{Path, text};
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashMap;
 use serde_json::Value;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 
 /// Groups kept per correlation rule before stale ones are dropped.
 const MAX_GROUPS: usize = 50_000;
 
-/// Event ids remembered per correlation rule, so that an object processed twice
-/// (an SQS redelivery, a replay) does not count its events twice.
-const MAX_REMEMBERED: usize = 200_000;
+/// Event ids remembered per group. A flood beyond this still counts (and fires);
+/// only its redelivery could count twice.
+const MAX_REMEMBERED: usize = 100_000;
 
 /// What is counted.
 #[derive(Debug)]
@@ -63,12 +63,29 @@ pub struct CorrelationHit {
 /// time order (CloudTrail delivers each region's files separately, Lambda runs them
 /// concurrently, a replay comes late), so the window is a time range around each
 /// new event, not "the last N arrivals".
+///
+/// The ids of the events counted live in the same per-second slots as their
+/// counts and are dropped with them: an event is recognised as already counted for
+/// exactly as long as its time can still be part of a window, whatever happens to
+/// other groups meanwhile (an object replayed hours later counts nothing twice).
 #[derive(Debug, Default)]
 struct Group {
-    /// Event time → the values counted at that second (`None` for event counts).
-    seen: BTreeMap<i64, Vec<Option<String>>>,
+    /// Event time → what was counted at that second.
+    seen: BTreeMap<i64, Slot>,
+    /// Ids remembered in `seen`.
+    remembered: usize,
     /// Newest event time seen; events older than twice the span before it go.
     newest: i64,
+}
+
+/// One second of a group.
+#[derive(Debug, Default)]
+struct Slot {
+    /// The values still counted (`None` for event counts); emptied when a hit
+    /// spends them.
+    counted: Vec<Option<String>>,
+    /// Ids of every event counted at this second, spent ones included.
+    ids: Vec<Box<str>>,
 }
 
 impl Group {
@@ -79,7 +96,8 @@ impl Group {
         let near: Vec<(i64, &[Option<String>])> = self
             .seen
             .range(time - span..=time + span)
-            .map(|(t, v)| (*t, v.as_slice()))
+            .filter(|(_, slot)| !slot.counted.is_empty())
+            .map(|(t, slot)| (*t, slot.counted.as_slice()))
             .collect();
         let mut best = (0u64, time, time);
         let mut values: FxHashMap<&str, u32> = FxHashMap::default();
@@ -126,47 +144,17 @@ impl Group {
     }
 }
 
-/// Event ids a rule has counted, oldest first, for at least its time span.
-#[derive(Debug, Default)]
-struct Remembered {
-    order: VecDeque<(i64, Box<str>)>,
-    ids: FxHashSet<Box<str>>,
-}
-
-impl Remembered {
-    /// Whether `id` is new (and then remembers it). Ids older than `horizon` are
-    /// forgotten first, and the oldest when the memory is full.
-    fn first_time(&mut self, id: &str, time: i64, horizon: i64) -> bool {
-        if self.ids.contains(id) {
-            return false;
-        }
-        while self
-            .order
-            .front()
-            .is_some_and(|(t, _)| *t < horizon || self.order.len() >= MAX_REMEMBERED)
-        {
-            if let Some((_, old)) = self.order.pop_front() {
-                self.ids.remove(&old);
-            }
-        }
-        let id: Box<str> = id.into();
-        self.ids.insert(id.clone());
-        self.order.push_back((time, id));
-        true
-    }
-}
-
 /// Counting state of every correlation rule of a rule set.
 #[derive(Debug, Default)]
 pub(crate) struct State {
     groups: FxHashMap<u16, FxHashMap<String, Group>>,
-    remembered: FxHashMap<u16, Remembered>,
 }
 
 impl State {
     /// Counts one event matched by a rule that `corr` references; returns a hit
-    /// when the threshold is reached (the group then starts counting afresh, so a
-    /// burst gives one hit per threshold's worth of events).
+    /// when the threshold is reached (the counted events are then spent, so a
+    /// burst gives one hit per threshold's worth of events). An event whose
+    /// `eventID` the group has already counted is ignored.
     pub(crate) fn observe(
         &mut self,
         index: u16,
@@ -174,18 +162,6 @@ impl State {
         record: &Value,
         time: i64,
     ) -> Option<CorrelationHit> {
-        if let Some(id) = record.get("eventID").and_then(Value::as_str) {
-            // Twice the span: a redelivered object arrives after newer ones.
-            let horizon = time - 2 * corr.timespan;
-            if !self
-                .remembered
-                .entry(index)
-                .or_default()
-                .first_time(id, time, horizon)
-            {
-                return None;
-            }
-        }
         let group = group_key(&corr.group_by, record);
         let groups = self.groups.entry(index).or_default();
         if groups.len() >= MAX_GROUPS && !groups.contains_key(&group) {
@@ -200,19 +176,39 @@ impl State {
             g.newest = time;
         }
         g.newest = g.newest.max(time);
+        // Counts and ids go together: twice the span, as a redelivered object
+        // arrives after newer ones.
         let keep_from = g.newest - 2 * corr.timespan;
-        g.seen = g.seen.split_off(&keep_from);
+        if g.seen
+            .first_key_value()
+            .is_some_and(|(t, _)| *t < keep_from)
+        {
+            let kept = g.seen.split_off(&keep_from);
+            let dropped = std::mem::replace(&mut g.seen, kept);
+            let forgotten: usize = dropped.values().map(|s| s.ids.len()).sum();
+            g.remembered = g.remembered.saturating_sub(forgotten);
+        }
         if time < keep_from {
             return None;
         }
+        let id = record.get("eventID").and_then(Value::as_str);
         let slot = g.seen.entry(time).or_default();
+        if let Some(id) = id {
+            if slot.ids.iter().any(|seen| **seen == *id) {
+                return None;
+            }
+            if g.remembered < MAX_REMEMBERED {
+                slot.ids.push(id.into());
+                g.remembered += 1;
+            }
+        }
         match &corr.kind {
-            CorrKind::EventCount => slot.push(None),
+            CorrKind::EventCount => slot.counted.push(None),
             CorrKind::ValueCount(fields) => {
                 for f in fields {
                     for v in f.values(record) {
                         if !v.is_null() {
-                            slot.push(Some(text(v).into_owned()));
+                            slot.counted.push(Some(text(v).into_owned()));
                         }
                     }
                 }
@@ -223,17 +219,9 @@ impl State {
         if count < corr.threshold {
             return None;
         }
-        // Counted events are spent: a burst gives one hit per threshold's worth.
-        let spent: Vec<i64> = g
-            .seen
-            .range(window_start..=window_end)
-            .map(|(t, _)| *t)
-            .collect();
-        for t in spent {
-            g.seen.remove(&t);
-        }
-        if g.seen.is_empty() {
-            groups.remove(&group);
+        // Counted events are spent (their ids stay remembered).
+        for (_, slot) in g.seen.range_mut(window_start..=window_end) {
+            slot.counted.clear();
         }
         Some(CorrelationHit {
             rule: index,

@@ -301,6 +301,44 @@ fn an_event_seen_twice_counts_once_so_a_replayed_object_fires_nothing_new() {
 }
 
 #[test]
+fn a_day_long_object_replayed_after_newer_events_counts_nothing_twice() {
+    let set = load(
+        "title: base\nname: base\ndetection:\n  s:\n    eventName: DeleteSnapshot\n  condition: s\n---\n\
+         title: mass\nid: mass\ncorrelation:\n  type: event_count\n  rules: [base]\n  group-by: [userIdentity.arn]\n  timespan: 10m\n  condition: {gte: 4}\nlevel: high\n",
+    );
+    let c = set.candidates("ec2.amazonaws.com", "DeleteSnapshot");
+    let ev = |who: &str, i: i64| {
+        record(
+            "DeleteSnapshot",
+            serde_json::json!({"eventSource": "ec2.amazonaws.com",
+                "userIdentity": {"arn": who}, "eventID": format!("{who}-{i}")}),
+        )
+    };
+    // A nightly job's three deletions at 03:00, then another principal's through
+    // the day (one each hour): the whole day's object is processed twice.
+    let mut fired = Vec::new();
+    for _ in 0..2 {
+        for i in 0..3 {
+            fired.extend(set.evaluate(&c, &ev("backup", i), 10_800 + i).correlations);
+        }
+        for hour in 4..24 {
+            fired.extend(set.evaluate(&c, &ev("ops", hour), hour * 3600).correlations);
+        }
+    }
+    assert!(
+        fired.is_empty(),
+        "the replayed 03:00 deletions are the same three, not six: {fired:?}"
+    );
+    // A real fourth deletion in the window still completes the burst.
+    fired.extend(set.evaluate(&c, &ev("backup", 3), 10_803).correlations);
+    assert_eq!(fired.len(), 1, "{fired:?}");
+    assert_eq!(
+        (fired[0].window_start, fired[0].window_end, fired[0].count),
+        (10_800, 10_803, 4)
+    );
+}
+
+#[test]
 fn windows_are_time_ranges_so_out_of_order_files_neither_merge_hours_nor_miss_bursts() {
     let set = load(
         "title: base\nname: base\ndetection:\n  s:\n    eventName: GetSecretValue\n  condition: s\n---\n\
