@@ -220,3 +220,39 @@ fn scan_with_rules_reports_sigma_hits_and_thresholds() {
     assert!(text.contains("ct.threshold.console_brute_force_ip"));
     assert!(!text.contains("4d9c2c5e-3c1a-4f57-9d0e-6a1b7c2d8e01"));
 }
+
+#[test]
+fn readme_documents_the_rules_commands_options_and_every_rule() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"))
+        .expect("README.md");
+    for needle in [
+        "trailhound rules list",
+        "trailhound rules test",
+        "`--rules DIR`",
+        "`RULES_DIR`",
+        "tests/<stem>/match/",
+        "### Sigma support",
+    ] {
+        assert!(readme.contains(needle), "README lacks {needle}");
+    }
+    let (set, errors) = trailhound_core::rules::sigma::RuleSet::builtin();
+    assert!(errors.is_empty());
+    for r in set.rules() {
+        assert!(
+            readme.contains(&format!("`{}`", r.id)),
+            "README lacks threshold rule {}",
+            r.id
+        );
+    }
+    for r in trailhound_core::rules::rules() {
+        let row = readme
+            .lines()
+            .find(|l| l.starts_with(&format!("| `{}` |", r.id)))
+            .unwrap_or_else(|| panic!("README has no table row for {}", r.id));
+        assert!(
+            row.contains(r.technique) && row.contains(r.attack_version),
+            "README row of {} lacks its technique or ATT&CK version: {row}",
+            r.id
+        );
+    }
+}

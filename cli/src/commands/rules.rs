@@ -18,12 +18,19 @@ pub struct RulesOpts {
     /// repeatable. A file that does not load is reported and skipped.
     #[arg(long = "rules", value_name = "DIR")]
     pub rules: Vec<PathBuf>,
+    /// Run without Sigma rules, the built-in threshold rules included (the built-in
+    /// pack still runs): for comparisons.
+    #[arg(long, conflicts_with = "rules")]
+    pub no_sigma: bool,
 }
 
 impl RulesOpts {
-    /// The built-in threshold rules plus the directories' rules; load errors are
-    /// printed to standard error.
+    /// The built-in threshold rules plus the directories' rules (an empty set
+    /// with `--no-sigma`); load errors are printed to standard error.
     pub fn load(&self) -> Arc<RuleSet> {
+        if self.no_sigma {
+            return Arc::new(RuleSet::default());
+        }
         let (set, errors) = build(&self.rules);
         for e in &errors {
             eprintln!("warning: rule not loaded: {e}");
