@@ -5,6 +5,9 @@
 //! `services`, `pipelines`, `ci`), scenario scripts (`scenarios`, `attacks_*`,
 //! `benign`), record rendering (`record`, `identity`, `calls`, `catalog`, `params`,
 //! `agents`) and the S3 layout (`layout`).
+//!
+//! [`net`] simulates VPC Flow Logs and web access logs, delivered as CloudWatch Logs
+//! subscription payloads.
 
 pub mod cloudtrail;
 pub mod net;
