@@ -4,6 +4,7 @@
 
 mod commands;
 mod files;
+mod hygiene;
 mod local;
 mod output;
 mod profiles;

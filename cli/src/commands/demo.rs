@@ -41,6 +41,8 @@ pub struct Args {
     /// Days of history a principal's profile needs before its novelty counts.
     #[arg(long, default_value_t = trailhound_core::baseline::DEFAULT_LEARNING_DAYS, value_name = "DAYS")]
     pub learning_days: u32,
+    #[command(flatten)]
+    pub hygiene: crate::hygiene::HygieneOpts,
 }
 
 /// Runs `demo`.
@@ -109,13 +111,15 @@ pub fn run(a: Args) -> Result<ExitCode> {
     } else {
         baselines(None, &train_files_list, a.learning_days, &limits)?
     };
-    let (metrics, top) = evaluate(
+    let policy = a.hygiene.policy()?;
+    let (metrics, top, volume) = evaluate(
         &scan_files_list,
         &labels,
         &source,
         Severity::Medium,
         limits,
         &profiles,
+        policy,
     )?;
 
     println!();
@@ -135,6 +139,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
     }
     println!();
     print_metrics(&metrics, Severity::Medium);
+    volume.print();
     println!();
     println!("done in {:.1}s", started.elapsed().as_secs_f64());
     if let Some(dir) = &a.keep {

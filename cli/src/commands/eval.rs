@@ -2,6 +2,7 @@
 
 use super::scan::scan_files;
 use crate::files::cloudtrail_files;
+use crate::hygiene::AlertVolume;
 use crate::local::{FileModelSource, JsonlFindingStore, StderrAlertSink};
 use crate::profiles::LocalProfileStore;
 use crate::{ReadOpts, parse_severity};
@@ -46,6 +47,8 @@ pub struct Args {
     pub learning_days: u32,
     #[command(flatten)]
     pub read: ReadOpts,
+    #[command(flatten)]
+    pub hygiene: crate::hygiene::HygieneOpts,
 }
 
 /// Ground truth of one event.
@@ -90,7 +93,8 @@ pub fn read_labels(path: &Path) -> Result<HashMap<String, Truth>> {
     Ok(out)
 }
 
-/// Scans and evaluates (shared with `demo`); also returns the top findings.
+/// Scans and evaluates (shared with `demo`); also returns the top findings and the
+/// alert volume after deduplication and suppression (`policy`).
 pub fn evaluate(
     files: &[PathBuf],
     labels: &HashMap<String, Truth>,
@@ -98,12 +102,13 @@ pub fn evaluate(
     min_severity: Severity,
     limits: Limits,
     profiles: &Option<LocalProfileStore>,
-) -> Result<(Metrics, Vec<trailhound_core::Finding>)> {
+    policy: trailhound_core::pipeline::AlertPolicy,
+) -> Result<(Metrics, Vec<trailhound_core::Finding>, AlertVolume)> {
     let cfg = PipelineConfig {
         limits,
         min_alert_severity: min_severity,
         keep_all: true,
-        alert_policy: trailhound_core::pipeline::AlertPolicy::default(),
+        alert_policy: policy,
         baseline: profiles
             .as_ref()
             .map_or_else(Default::default, LocalProfileStore::config),
@@ -113,6 +118,7 @@ pub fn evaluate(
     let mut items = Vec::new();
     let mut top: Vec<trailhound_core::Finding> = Vec::new();
     let mut unlabelled = 0u64;
+    let mut volume = AlertVolume::default();
     scan_files(files, model, &store, &alerts, profiles, &cfg, |_, findings| {
         for f in findings {
             let truth = labels.get(&f.event_id);
@@ -120,6 +126,12 @@ pub fn evaluate(
                 unlabelled += 1;
             }
             let flagged = f.severity.is_some_and(|s| s >= min_severity);
+            volume.add(
+                f,
+                flagged,
+                truth.is_some_and(|t| t.attack),
+                truth.map_or("", |t| t.scenario.as_str()),
+            );
             items.push(Labelled {
                 rank: f.severity_score + f.score,
                 flagged,
@@ -140,7 +152,8 @@ pub fn evaluate(
             .total_cmp(&a.severity_score)
             .then(b.score.total_cmp(&a.score))
     });
-    Ok((Metrics::compute(&items), top))
+    volume.finish();
+    Ok((Metrics::compute(&items), top, volume))
 }
 
 /// Prints metrics as tables.
@@ -231,11 +244,24 @@ pub fn run(a: Args) -> Result<ExitCode> {
         a.learning_days,
         &limits,
     )?;
-    let (m, _) = evaluate(&files, &labels, &model, a.min_severity, limits, &profiles)?;
+    let (m, _, volume) = evaluate(
+        &files,
+        &labels,
+        &model,
+        a.min_severity,
+        limits,
+        &profiles,
+        a.hygiene.policy()?,
+    )?;
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&m)?);
+        let mut json = serde_json::to_value(&m)?;
+        if let Some(o) = json.as_object_mut() {
+            o.insert("alert_volume".to_owned(), serde_json::to_value(&volume)?);
+        }
+        println!("{}", serde_json::to_string_pretty(&json)?);
     } else {
         print_metrics(&m, a.min_severity);
+        volume.print();
     }
     Ok(ExitCode::SUCCESS)
 }

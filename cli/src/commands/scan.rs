@@ -50,6 +50,8 @@ pub struct Args {
     pub learning_days: u32,
     #[command(flatten)]
     pub read: ReadOpts,
+    #[command(flatten)]
+    pub hygiene: crate::hygiene::HygieneOpts,
 }
 
 impl Totals {
@@ -60,6 +62,9 @@ impl Totals {
         self.skipped += o.skipped;
         self.findings += o.findings;
         self.seconds += o.seconds;
+        self.alerts += o.alerts;
+        self.suppressed += o.suppressed;
+        self.deduplicated += o.deduplicated;
     }
 }
 
@@ -78,6 +83,12 @@ pub struct Totals {
     pub findings: u64,
     /// Decompressed bytes are not tracked here; wall time is.
     pub seconds: f64,
+    /// Alerts published.
+    pub alerts: u64,
+    /// Findings at or above the alert severity held back by a suppression entry.
+    pub suppressed: u64,
+    /// Findings at or above the alert severity held back as repeats in a window.
+    pub deduplicated: u64,
 }
 
 /// Runs the pipeline over local files, handing the findings to `each` a chunk at a time.
@@ -153,6 +164,9 @@ pub fn scan_objects<O: ObjectSource>(
                     t.events += report.summary.records - report.summary.skipped;
                     t.skipped += report.summary.skipped;
                     t.findings += report.summary.findings.values().sum::<u64>();
+                    t.alerts += report.summary.alerts;
+                    t.suppressed += report.summary.suppressed;
+                    t.deduplicated += report.summary.deduplicated;
                 }
                 Err(e) => {
                     t.failed += 1;
@@ -205,7 +219,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
         },
         min_alert_severity: a.alert_severity,
         keep_all: a.all,
-        alert_policy: trailhound_core::pipeline::AlertPolicy::default(),
+        alert_policy: a.hygiene.policy()?,
         baseline: trailhound_core::baseline::BaselineConfig {
             learning_days: a.learning_days,
             ..Default::default()
@@ -237,8 +251,16 @@ pub fn run(a: Args) -> Result<ExitCode> {
     }
     printer.flush()?;
     eprintln!(
-        "scanned {} files, {} events ({} malformed records skipped), {} findings, {} files failed, in {:.2}s",
-        t.files, t.events, t.skipped, t.findings, t.failed, t.seconds
+        "scanned {} files, {} events ({} malformed records skipped), {} findings, {} alerts ({} suppressed, {} deduplicated), {} files failed, in {:.2}s",
+        t.files,
+        t.events,
+        t.skipped,
+        t.findings,
+        t.alerts,
+        t.suppressed,
+        t.deduplicated,
+        t.failed,
+        t.seconds
     );
     Ok(if t.failed > 0 {
         ExitCode::from(1)
