@@ -10,7 +10,8 @@ use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::sync::{Arc, OnceLock};
 use trailhound_aws::testing::{
-    merge, moto_config, moto_endpoint, simulate, stop_logging_file, train, unique_name,
+    FilteredQueue, merge, moto_config, moto_endpoint, simulate, stop_logging_file, stored_findings,
+    train, unique_name,
 };
 use trailhound_aws::{Clients, dynamo::create_table, push_model};
 use trailhound_core::Severity;
@@ -38,11 +39,11 @@ fn data() -> &'static (Vec<u8>, Model) {
 /// Everything one test needs, with names no other test uses.
 struct Env {
     clients: Clients,
-    sqs: aws_sdk_sqs::Client,
     trail: String,
     models: String,
     config: Config,
-    high_queue: String,
+    /// A subscriber with the email subscription's filter policy (HIGH, CRITICAL).
+    high_queue: FilteredQueue,
 }
 
 async fn env(test: &str, refresh_seconds: u64) -> Option<Env> {
@@ -67,34 +68,14 @@ async fn env(test: &str, refresh_seconds: u64) -> Option<Env> {
         .await
         .unwrap();
     let topic_arn = topic.topic_arn().unwrap().to_owned();
-    let high_queue = sqs
-        .create_queue()
-        .queue_name(unique_name("th-high"))
-        .send()
-        .await
-        .unwrap()
-        .queue_url()
-        .unwrap()
-        .to_owned();
-    let attrs = sqs
-        .get_queue_attributes()
-        .queue_url(&high_queue)
-        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .unwrap();
-    let queue_arn =
-        attrs.attributes().unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn].clone();
-    clients
-        .sns
-        .subscribe()
-        .topic_arn(&topic_arn)
-        .protocol("sqs")
-        .endpoint(queue_arn)
-        .attributes("FilterPolicy", r#"{"severity":["HIGH","CRITICAL"]}"#)
-        .send()
-        .await
-        .unwrap();
+    let high_queue = FilteredQueue::subscribe(
+        &clients.sns,
+        &sqs,
+        &topic_arn,
+        r#"{"severity":["HIGH","CRITICAL"]}"#,
+    )
+    .await
+    .unwrap();
     let vars = [
         ("FINDINGS_TABLE", table.clone()),
         ("ALERTS_TOPIC_ARN", topic_arn),
@@ -106,7 +87,6 @@ async fn env(test: &str, refresh_seconds: u64) -> Option<Env> {
             .unwrap();
     Some(Env {
         clients,
-        sqs,
         trail,
         models,
         config,
@@ -144,30 +124,12 @@ impl Env {
 
     /// Finding ids in the table.
     async fn stored(&self) -> BTreeSet<String> {
-        let mut ids = BTreeSet::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .clients
-                .dynamodb
-                .scan()
-                .table_name(&self.config.ingest.findings_table)
-                .filter_expression("sk = :f")
-                .expression_attribute_values(":f", AttributeValue::S("FINDING".into()))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .unwrap();
-            ids.extend(
-                out.items()
-                    .iter()
-                    .map(|i| i["finding_id"].as_s().unwrap().clone()),
-            );
-            start = out.last_evaluated_key().cloned();
-            if start.is_none() {
-                return ids;
-            }
-        }
+        stored_findings(&self.clients.dynamodb, &self.config.ingest.findings_table)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|(f, _)| f.finding_id)
+            .collect()
     }
 
     async fn summary(
@@ -193,40 +155,18 @@ impl Env {
     /// Alerts delivered to the HIGH/CRITICAL queue since the last call, as
     /// (severity attribute, finding id).
     async fn drain_alerts(&self) -> Vec<(String, String)> {
-        let mut out = Vec::new();
-        loop {
-            let got = self
-                .sqs
-                .receive_message()
-                .queue_url(&self.high_queue)
-                .max_number_of_messages(10)
-                .wait_time_seconds(1)
-                .send()
-                .await
-                .unwrap();
-            if got.messages().is_empty() {
-                return out;
-            }
-            for m in got.messages() {
-                let envelope: Value = serde_json::from_str(m.body().unwrap()).unwrap();
-                let finding: Value =
-                    serde_json::from_str(envelope["Message"].as_str().unwrap()).unwrap();
-                out.push((
-                    envelope["MessageAttributes"]["severity"]["Value"]
-                        .as_str()
-                        .unwrap()
-                        .to_owned(),
-                    finding["finding_id"].as_str().unwrap().to_owned(),
-                ));
-                self.sqs
-                    .delete_message()
-                    .queue_url(&self.high_queue)
-                    .receipt_handle(m.receipt_handle().unwrap())
-                    .send()
-                    .await
-                    .unwrap();
-            }
-        }
+        self.high_queue
+            .drain()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|d| {
+                (
+                    d.attributes["severity"].clone(),
+                    d.message["finding_id"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
     }
 
     /// A fixture with its bucket and key replaced.

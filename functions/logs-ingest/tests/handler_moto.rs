@@ -4,7 +4,6 @@
 //! message when `TRAILHOUND_MOTO_ENDPOINT` is unset (scripts/test.sh sets it).
 #![expect(clippy::unwrap_used, reason = "tests fail loudly")]
 
-use aws_sdk_dynamodb::types::AttributeValue;
 use base64::Engine as _;
 use flate2::Compression;
 use flate2::write::GzEncoder;
@@ -13,9 +12,10 @@ use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::collections::BTreeSet;
 use std::io::Write as _;
-use trailhound_aws::dynamo::finding_from_item;
 use trailhound_aws::push_model;
-use trailhound_aws::testing::{moto_config, moto_endpoint, unique_name};
+use trailhound_aws::testing::{
+    FilteredQueue, moto_config, moto_endpoint, stored_findings, unique_name,
+};
 use trailhound_aws::{Clients, dynamo::create_table};
 use trailhound_core::decode::Limits;
 use trailhound_core::finding::Finding;
@@ -30,9 +30,9 @@ use trailhound_core::sources::cwl::SourceMap;
 /// Everything one test needs, with names no other test uses.
 struct Env {
     clients: Clients,
-    sqs: aws_sdk_sqs::Client,
     config: Config,
-    queue: String,
+    /// A subscriber with the Slack subscription's filter policy (template.yaml).
+    slack: FilteredQueue,
 }
 
 async fn env(test: &str) -> Option<Env> {
@@ -59,38 +59,14 @@ async fn env(test: &str) -> Option<Env> {
         .topic_arn()
         .unwrap()
         .to_owned();
-    let queue = sqs
-        .create_queue()
-        .queue_name(unique_name("th-slack"))
-        .send()
-        .await
-        .unwrap()
-        .queue_url()
-        .unwrap()
-        .to_owned();
-    let attrs = sqs
-        .get_queue_attributes()
-        .queue_url(&queue)
-        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .unwrap();
-    let queue_arn =
-        attrs.attributes().unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn].clone();
-    // The Slack subscription's filter policy, as template.yaml sets it.
-    clients
-        .sns
-        .subscribe()
-        .topic_arn(&topic_arn)
-        .protocol("sqs")
-        .endpoint(queue_arn)
-        .attributes(
-            "FilterPolicy",
-            r#"{"severity":["MEDIUM","HIGH","CRITICAL"]}"#,
-        )
-        .send()
-        .await
-        .unwrap();
+    let slack = FilteredQueue::subscribe(
+        &clients.sns,
+        &sqs,
+        &topic_arn,
+        r#"{"severity":["MEDIUM","HIGH","CRITICAL"]}"#,
+    )
+    .await
+    .unwrap();
     let vars = [
         ("FINDINGS_TABLE", table),
         ("ALERTS_TOPIC_ARN", topic_arn),
@@ -105,9 +81,8 @@ async fn env(test: &str) -> Option<Env> {
             .unwrap();
     Some(Env {
         clients,
-        sqs,
         config,
-        queue,
+        slack,
     })
 }
 
@@ -116,91 +91,50 @@ impl Env {
         AwsLogsIngest::on_aws(&self.config, &self.clients)
     }
 
-    /// Stored findings: finding id → (source, severity, principal, reasons).
-    async fn stored(&self) -> BTreeMap<String, (String, String, String, String)> {
-        let mut found = BTreeMap::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .clients
-                .dynamodb
-                .scan()
-                .table_name(&self.config.ingest.findings_table)
-                .filter_expression("sk = :f")
-                .expression_attribute_values(":f", AttributeValue::S("FINDING".into()))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .unwrap();
-            for i in out.items() {
-                let s = |k: &str| {
-                    i.get(k)
-                        .and_then(|v| v.as_s().ok())
-                        .cloned()
-                        .unwrap_or_default()
-                };
-                let reasons = i
-                    .get("reasons")
-                    .and_then(|v| v.as_l().ok())
-                    .map(|l| {
-                        l.iter()
-                            .filter_map(|r| r.as_s().ok().cloned())
-                            .collect::<Vec<_>>()
-                            .join(" | ")
-                    })
-                    .unwrap_or_default();
-                found.insert(
-                    s("finding_id"),
-                    (s("source"), s("severity"), s("principal"), reasons),
-                );
-            }
-            start = out.last_evaluated_key().cloned();
-            if start.is_none() {
-                return found;
-            }
-        }
+    /// Every stored finding.
+    async fn stored_findings(&self) -> Vec<Finding> {
+        stored_findings(&self.clients.dynamodb, &self.config.ingest.findings_table)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|(f, _)| f)
+            .collect()
     }
 
-    /// Alerts delivered to the queue since the last call: (severity, source, finding id).
+    /// Stored findings: finding id → (source, severity, principal, reasons).
+    async fn stored(&self) -> BTreeMap<String, (String, String, String, String)> {
+        self.stored_findings()
+            .await
+            .into_iter()
+            .map(|f| {
+                let severity = f
+                    .severity
+                    .map(|s| s.as_str().to_owned())
+                    .unwrap_or_default();
+                (
+                    f.finding_id,
+                    (f.source, severity, f.principal, f.reasons.join(" | ")),
+                )
+            })
+            .collect()
+    }
+
+    /// Alerts delivered to the Slack subscriber since the last call: (severity,
+    /// source, finding id).
     async fn drain_alerts(&self) -> Vec<(String, String, String)> {
-        let mut out = Vec::new();
-        loop {
-            let got = self
-                .sqs
-                .receive_message()
-                .queue_url(&self.queue)
-                .max_number_of_messages(10)
-                .wait_time_seconds(1)
-                .send()
-                .await
-                .unwrap();
-            if got.messages().is_empty() {
-                return out;
-            }
-            for m in got.messages() {
-                let envelope: Value = serde_json::from_str(m.body().unwrap()).unwrap();
-                let finding: Value =
-                    serde_json::from_str(envelope["Message"].as_str().unwrap()).unwrap();
-                let attr = |k: &str| {
-                    envelope["MessageAttributes"][k]["Value"]
-                        .as_str()
-                        .unwrap()
-                        .to_owned()
-                };
-                out.push((
-                    attr("severity"),
-                    attr("source"),
-                    finding["finding_id"].as_str().unwrap().to_owned(),
-                ));
-                self.sqs
-                    .delete_message()
-                    .queue_url(&self.queue)
-                    .receipt_handle(m.receipt_handle().unwrap())
-                    .send()
-                    .await
-                    .unwrap();
-            }
-        }
+        self.slack
+            .drain()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|d| {
+                (
+                    d.attributes["severity"].clone(),
+                    d.attributes["source"].clone(),
+                    d.message["finding_id"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
     }
 }
 
@@ -546,32 +480,4 @@ async fn the_vpcflow_model_comes_from_s3_and_scores_a_simulated_day() {
         "{loud} medium+ findings on normal traffic out of {} log events: {by_sev:?}",
         labels.len()
     );
-}
-
-impl Env {
-    /// Every stored finding, read back through the store's own item format.
-    async fn stored_findings(&self) -> Vec<Finding> {
-        let mut found = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .clients
-                .dynamodb
-                .scan()
-                .table_name(&self.config.ingest.findings_table)
-                .filter_expression("sk = :f")
-                .expression_attribute_values(":f", AttributeValue::S("FINDING".into()))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .unwrap();
-            for i in out.items() {
-                found.push(finding_from_item(i).unwrap().0);
-            }
-            start = out.last_evaluated_key().cloned();
-            if start.is_none() {
-                return found;
-            }
-        }
-    }
 }

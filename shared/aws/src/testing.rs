@@ -194,3 +194,136 @@ pub fn stop_logging_file(tag: &str, benign: usize) -> std::io::Result<Vec<u8>> {
         &serde_json::json!({ "Records": records }),
     )?)
 }
+
+/// An SQS queue subscribed to an SNS topic with a filter policy, as the deployed
+/// Slack and email subscriptions are: what reaches it is what a subscriber with
+/// that policy would get.
+#[derive(Debug, Clone)]
+pub struct FilteredQueue {
+    sqs: aws_sdk_sqs::Client,
+    url: String,
+}
+
+/// One SNS notification taken from a [`FilteredQueue`].
+#[derive(Debug, Clone)]
+pub struct Delivered {
+    /// Message attributes by name (their string values).
+    pub attributes: std::collections::BTreeMap<String, String>,
+    /// The `Message` field: the finding JSON.
+    pub message: Value,
+}
+
+impl FilteredQueue {
+    /// Creates a queue and subscribes it to `topic_arn` with `filter_policy` (JSON).
+    pub async fn subscribe(
+        sns: &aws_sdk_sns::Client,
+        sqs: &aws_sdk_sqs::Client,
+        topic_arn: &str,
+        filter_policy: &str,
+    ) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        use aws_sdk_sqs::types::QueueAttributeName;
+        let url = sqs
+            .create_queue()
+            .queue_name(unique_name("th-queue"))
+            .send()
+            .await?
+            .queue_url()
+            .ok_or("no queue url")?
+            .to_owned();
+        let attrs = sqs
+            .get_queue_attributes()
+            .queue_url(&url)
+            .attribute_names(QueueAttributeName::QueueArn)
+            .send()
+            .await?;
+        let arn = attrs
+            .attributes()
+            .and_then(|a| a.get(&QueueAttributeName::QueueArn))
+            .ok_or("no queue arn")?
+            .clone();
+        sns.subscribe()
+            .topic_arn(topic_arn)
+            .protocol("sqs")
+            .endpoint(arn)
+            .attributes("FilterPolicy", filter_policy)
+            .send()
+            .await?;
+        Ok(Self {
+            sqs: sqs.clone(),
+            url,
+        })
+    }
+
+    /// Every notification delivered since the last call (deleted from the queue).
+    pub async fn drain(&self) -> Result<Vec<Delivered>, Box<dyn std::error::Error + Send + Sync>> {
+        let mut out = Vec::new();
+        loop {
+            let got = self
+                .sqs
+                .receive_message()
+                .queue_url(&self.url)
+                .max_number_of_messages(10)
+                .wait_time_seconds(1)
+                .send()
+                .await?;
+            if got.messages().is_empty() {
+                return Ok(out);
+            }
+            for m in got.messages() {
+                let envelope: Value = serde_json::from_str(m.body().unwrap_or("null"))?;
+                let message: Value =
+                    serde_json::from_str(envelope["Message"].as_str().unwrap_or("null"))?;
+                let attributes = envelope["MessageAttributes"]
+                    .as_object()
+                    .map(|a| {
+                        a.iter()
+                            .map(|(k, v)| {
+                                (k.clone(), v["Value"].as_str().unwrap_or_default().to_owned())
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                out.push(Delivered {
+                    attributes,
+                    message,
+                });
+                if let Some(handle) = m.receipt_handle() {
+                    self.sqs
+                        .delete_message()
+                        .queue_url(&self.url)
+                        .receipt_handle(handle)
+                        .send()
+                        .await?;
+                }
+            }
+        }
+    }
+}
+
+/// Every finding item of a findings table, read back through the store's own item
+/// format, with whether it was alerted.
+pub async fn stored_findings(
+    dynamodb: &aws_sdk_dynamodb::Client,
+    table: &str,
+) -> Result<Vec<(trailhound_core::Finding, bool)>, Box<dyn std::error::Error + Send + Sync>> {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let mut found = Vec::new();
+    let mut start = None;
+    loop {
+        let out = dynamodb
+            .scan()
+            .table_name(table)
+            .filter_expression("sk = :f")
+            .expression_attribute_values(":f", AttributeValue::S("FINDING".into()))
+            .set_exclusive_start_key(start)
+            .send()
+            .await?;
+        for item in out.items() {
+            found.push(crate::dynamo::finding_from_item(item)?);
+        }
+        start = out.last_evaluated_key().cloned();
+        if start.is_none() {
+            return Ok(found);
+        }
+    }
+}
