@@ -139,7 +139,7 @@ impl Scenario {
             Scenario::SgOpenWorld => &["T1562.007"],
             Scenario::LambdaBackdoor => &["T1546"],
             Scenario::KmsKeyDeletion => &["T1485"],
-            Scenario::LeaveOrganization => &["T1562"],
+            Scenario::LeaveOrganization => &["T1666"],
             Scenario::BenignNewAdmin => &["T1136.003"],
             Scenario::BenignTerraformApply => &["T1098.003"],
             Scenario::BenignSecurityAudit => &["T1087.004"],
