@@ -184,6 +184,14 @@ pub struct FlowEvent {
     pub dst_text: Sym,
 }
 
+impl FlowEvent {
+    /// A response: from a lower (service) port to a higher, unprivileged (client)
+    /// port. Responses are not connection attempts and count towards no port.
+    pub fn is_response(&self) -> bool {
+        self.dst_port >= 1024 && self.src_port < self.dst_port
+    }
+}
+
 /// The flows of one batch.
 #[derive(Debug, Default)]
 pub struct FlowBatch {
@@ -365,7 +373,7 @@ impl FlowWindows {
             }
             // Responses (service port to a client's ephemeral port) are not
             // connection attempts: they count towards no port.
-            let response = e.dst_port >= EPHEMERAL && e.src_port < EPHEMERAL;
+            let response = e.is_response();
             if !response {
                 let pc = src_port.entry((si, e.dst_port)).or_default();
                 if *pc == 0 {
@@ -377,16 +385,19 @@ impl FlowWindows {
                 }
             }
             if let Some(enc) = enc {
-                let r = *port_rarity.entry(e.dst_port).or_insert_with(|| {
-                    rarity(
-                        enc.ports.get(&port_class(e.dst_port)).copied().unwrap_or(0),
-                        enc.n,
-                    )
-                });
+                let r = *port_rarity
+                    .entry(if response { EPHEMERAL } else { e.dst_port })
+                    .or_insert_with(|| {
+                        rarity(
+                            enc.ports.get(&port_class(e.dst_port)).copied().unwrap_or(0),
+                            enc.n,
+                        )
+                    });
                 s.rarity_sum += f64::from(r);
-                let known = *known_pair
-                    .entry((e.src, port_class(e.dst_port)))
-                    .or_insert_with(|| enc.pairs.contains(&pair_key(e.src, e.dst_port)));
+                let known = response
+                    || *known_pair
+                        .entry((e.src, port_class(e.dst_port)))
+                        .or_insert_with(|| enc.pairs.contains(&pair_key(e.src, e.dst_port)));
                 if !known {
                     s.new_pairs += 1;
                     if admin && !external && new_admin.insert((si, e.dst)) {

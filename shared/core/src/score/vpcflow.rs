@@ -5,8 +5,8 @@
 //! Rules (thresholds per 60-second window):
 //! - `net.port_scan` (T1046): one source reaches at least 100 destination ports, or
 //!   at least 25 ports or 25 hosts with at least half of its flows rejected.
-//! - `net.brute_force` (T1110.001): at least 50 flows from one source to one admin
-//!   port (SSH, RDP, …) on a pair never seen in training (or from a public address).
+//! - `net.brute_force` (T1110.001): at least 10 flows from one source to one admin
+//!   port (SSH, RDP, …) on a pair never seen in training.
 //! - `net.exfiltration` (T1048): at least 100 MB (and 3 times the training maximum)
 //!   sent to one public address never contacted in training.
 //! - `net.lateral_movement` (T1021): an internal source reaches at least 3 internal
@@ -18,7 +18,7 @@ use super::net::{RuleHit, Scored, WindowCase, model_verdict, window_finding, win
 use crate::features::vpcflow::{
     ADMIN_PORTS, FEATURES, FlowBatch, FlowEvent, FlowWindows, SOURCE, SrcWindow, VpcFlowEncoder,
 };
-use crate::features::window::{WINDOW_SECS, is_internal};
+use crate::features::window::{WINDOW_SECS, is_internal, window_start};
 use crate::models::artifact::{Encoder, Model};
 
 /// Distinct ports of a port scan (any outcome).
@@ -26,7 +26,7 @@ pub const SCAN_PORTS: u64 = 100;
 /// Distinct ports or hosts of a mostly rejected scan.
 pub const SCAN_REJECTED: u64 = 25;
 /// Flows to one admin port of a brute force.
-pub const BRUTE_FORCE_FLOWS: u64 = 50;
+pub const BRUTE_FORCE_FLOWS: u64 = 10;
 /// Bytes to one new public address of an exfiltration.
 pub const EXFIL_BYTES: u64 = 100_000_000;
 /// New internal hosts on admin ports of lateral movement.
@@ -63,6 +63,24 @@ pub fn score(batch: &FlowBatch, model: Option<&Model>) -> Scored {
             _ => slot.main,
         };
         out.event_finding.push(idx);
+    }
+    // The other direction of a flagged conversation (the bastion's answers to a
+    // brute force, the acknowledgements of an exfiltration) is part of it too.
+    let mut ruled: rustc_hash::FxHashMap<(std::net::IpAddr, i64), (u32, About)> =
+        rustc_hash::FxHashMap::default();
+    for (s, (slot, about)) in w.src.iter().zip(&slots) {
+        if slot.rest.is_some() {
+            ruled.insert((s.src, s.meta.start), (slot.main, *about));
+        }
+    }
+    if !ruled.is_empty() {
+        for (i, e) in batch.events.iter().enumerate() {
+            if let Some(&(main, about)) = ruled.get(&(e.dst, window_start(e.time))) {
+                if about.covers_reverse(e) {
+                    out.claim(i, main);
+                }
+            }
+        }
     }
 
     let min_sources = enc.map_or(FLOOD_SOURCES, |e| {
@@ -126,6 +144,14 @@ impl About {
             || (self.external && !is_internal(e.dst))
             || (self.internal_admin && is_internal(e.dst) && ADMIN_PORTS.contains(&e.dst_port))
     }
+
+    /// Whether a flow towards the window's source answers one of the flows covered.
+    fn covers_reverse(&self, e: &FlowEvent) -> bool {
+        self.all
+            || self.port == Some(e.src_port)
+            || (self.external && !is_internal(e.src))
+            || (self.internal_admin && is_internal(e.src) && ADMIN_PORTS.contains(&e.src_port))
+    }
 }
 
 /// The rules and evidence of one source window, and which flows they are about.
@@ -158,8 +184,7 @@ fn src_case<'a>(
     }
     let (port, port_flows) = s.top_port;
     let new_pairs = enc.is_none() || s.new_pairs > 0;
-    if ADMIN_PORTS.contains(&port) && port_flows >= BRUTE_FORCE_FLOWS && (external_src || new_pairs)
-    {
+    if ADMIN_PORTS.contains(&port) && port_flows >= BRUTE_FORCE_FLOWS && new_pairs {
         rules.push(RuleHit {
             id: "net.brute_force",
             technique: "T1110.001",
