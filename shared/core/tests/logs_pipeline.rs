@@ -1,7 +1,7 @@
 //! The CloudWatch Logs pipeline on the in-memory ports: real-shaped payloads,
 //! control messages, malformed payloads, unknown log groups, and replays.
 
-#![allow(clippy::unwrap_used, reason = "tests fail loudly")]
+#![allow(clippy::unwrap_used, clippy::panic, reason = "tests fail loudly")]
 
 use base64::Engine;
 use flate2::Compression;

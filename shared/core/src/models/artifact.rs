@@ -46,6 +46,10 @@ pub struct TrainingInfo {
 
 /// The per-source part of a model.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one encoder per model, built once and never moved in a hot loop"
+)]
 pub enum Encoder {
     /// CloudTrail frequencies and novelty sets.
     CloudTrail(CloudTrailEncoder),
