@@ -1,6 +1,7 @@
 //! `trailhound demo`: simulate → train → scan → eval in a temporary directory.
 
 use super::eval::{baselines, evaluate, print_metrics, read_labels};
+use super::logs::SourceArg;
 use super::train::train_files;
 use crate::files::cloudtrail_files;
 use crate::local::FileModelSource;
@@ -33,6 +34,10 @@ pub struct Args {
     /// How many top findings to show.
     #[arg(long, default_value_t = 12)]
     pub top: usize,
+    /// Demo another source: `vpcflow` or `access-log` (one simulated day each to
+    /// train on and to scan, as CloudWatch Logs subscription events).
+    #[arg(long, value_enum)]
+    pub source: Option<super::logs::SourceArg>,
     /// Scan without behavioural baselines (by default, per-principal profiles are
     /// learned from the training week in a temporary store, then kept up to date
     /// while scanning).
@@ -43,10 +48,16 @@ pub struct Args {
     pub learning_days: u32,
     #[command(flatten)]
     pub hygiene: crate::hygiene::HygieneOpts,
+    #[command(flatten)]
+    pub rules: super::rules::RulesOpts,
 }
 
 /// Runs `demo`.
 pub fn run(a: Args) -> Result<ExitCode> {
+    if let Some(source @ (SourceArg::Vpcflow | SourceArg::AccessLog)) = a.source {
+        super::logs::demo(source, a.seed, a.keep.as_deref(), a.top)?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let tmp;
     let root = match &a.keep {
         Some(dir) => dir.clone(),
@@ -109,7 +120,12 @@ pub fn run(a: Args) -> Result<ExitCode> {
     let profiles = if a.no_profiles {
         None
     } else {
-        baselines(None, &train_files_list, a.learning_days, &limits)?
+        baselines(
+            None,
+            &train_files_list,
+            a.learning_days,
+            &limits,
+        )?
     };
     let policy = a.hygiene.policy()?;
     let (metrics, top, volume) = evaluate(
@@ -118,8 +134,10 @@ pub fn run(a: Args) -> Result<ExitCode> {
         &source,
         Severity::Medium,
         limits,
+        &Default::default(),
         &profiles,
         policy,
+        a.rules.load(),
     )?;
 
     println!();

@@ -19,7 +19,8 @@ use trailhound_core::pipeline::PipelineConfig;
 /// Arguments of `eval`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// CloudTrail files or directories.
+    /// CloudTrail files or directories, or subscription event files (`.jsonl`;
+    /// labels are then per CloudWatch Logs event id).
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
     /// `labels.csv` (`event_id,label,scenario`) as `trailhound simulate` writes it.
@@ -34,6 +35,10 @@ pub struct Args {
     /// Print the metrics as one JSON object instead of tables.
     #[arg(long)]
     pub json: bool,
+    /// Log source of the inputs (subscription event files are otherwise recognised
+    /// by content and their log groups sniffed).
+    #[arg(long, value_enum)]
+    pub source: Option<super::logs::SourceArg>,
     /// Behavioural baselines: start from the profiles in this file (or
     /// DIR/profiles.json); the file is not changed.
     #[arg(long, value_name = "PATH")]
@@ -49,6 +54,8 @@ pub struct Args {
     pub read: ReadOpts,
     #[command(flatten)]
     pub hygiene: crate::hygiene::HygieneOpts,
+    #[command(flatten)]
+    pub rules: super::rules::RulesOpts,
 }
 
 /// Ground truth of one event.
@@ -95,14 +102,20 @@ pub fn read_labels(path: &Path) -> Result<HashMap<String, Truth>> {
 
 /// Scans and evaluates (shared with `demo`); also returns the top findings and the
 /// alert volume after deduplication and suppression (`policy`).
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the inputs of one evaluation, each used once; a struct would only move them"
+)]
 pub fn evaluate(
     files: &[PathBuf],
     labels: &HashMap<String, Truth>,
     model: &FileModelSource,
     min_severity: Severity,
     limits: Limits,
+    sources: &trailhound_core::sources::cwl::SourceMap,
     profiles: &Option<LocalProfileStore>,
     policy: trailhound_core::pipeline::AlertPolicy,
+    rules: std::sync::Arc<trailhound_core::rules::sigma::RuleSet>,
 ) -> Result<(Metrics, Vec<trailhound_core::Finding>, AlertVolume)> {
     let cfg = PipelineConfig {
         limits,
@@ -112,6 +125,7 @@ pub fn evaluate(
         baseline: profiles
             .as_ref()
             .map_or_else(Default::default, LocalProfileStore::config),
+        rules: Some(rules),
     };
     let store = JsonlFindingStore::memory();
     let alerts = StderrAlertSink { enabled: false };
@@ -119,7 +133,13 @@ pub fn evaluate(
     let mut top: Vec<trailhound_core::Finding> = Vec::new();
     let mut unlabelled = 0u64;
     let mut volume = AlertVolume::default();
-    scan_files(files, model, &store, &alerts, profiles, &cfg, |_, findings| {
+    let (subs, trails): (Vec<PathBuf>, Vec<PathBuf>) = files
+        .iter()
+        .cloned()
+        .partition(|p| super::logs::is_subscription_file(p));
+    let mut on_findings = |_: &trailhound_core::ports::ObjectRef,
+                           findings: &[trailhound_core::Finding]|
+     -> Result<()> {
         for f in findings {
             let truth = labels.get(&f.event_id);
             if truth.is_none() {
@@ -143,7 +163,25 @@ pub fn evaluate(
             }
         }
         Ok(())
-    })?;
+    };
+    if !trails.is_empty() {
+        scan_files(
+            &trails,
+            model,
+            &store,
+            &alerts,
+            profiles,
+            &cfg,
+            &mut on_findings,
+        )?;
+    }
+    if !subs.is_empty() {
+        super::logs::scan_logs(&subs, model, &store, &alerts, &cfg, sources, &mut on_findings)?;
+    }
+    // With one line per log event, a window's finding appears once per event: the
+    // list of top findings keeps each finding once.
+    let mut seen = std::collections::HashSet::new();
+    top.retain(|f| seen.insert(f.finding_id.clone()));
     if unlabelled > 0 {
         eprintln!("note: {unlabelled} events have no label and count as normal");
     }
@@ -231,7 +269,16 @@ pub fn baselines(
 
 /// Runs `eval`.
 pub fn run(a: Args) -> Result<ExitCode> {
-    let (files, _) = cloudtrail_files(&a.paths)?;
+    let logs = super::logs::wants_logs(&a.paths, a.source);
+    let files = if logs {
+        super::logs::subscription_files(&a.paths)?
+    } else {
+        cloudtrail_files(&a.paths)?.0
+    };
+    let sources = a
+        .source
+        .map(super::logs::SourceArg::source_map)
+        .unwrap_or_default();
     let labels = read_labels(&a.labels)?;
     let model = FileModelSource::load(a.model.as_deref())?;
     let limits = Limits {
@@ -250,8 +297,10 @@ pub fn run(a: Args) -> Result<ExitCode> {
         &model,
         a.min_severity,
         limits,
+        &sources,
         &profiles,
         a.hygiene.policy()?,
+        a.rules.load(),
     )?;
     if a.json {
         let mut json = serde_json::to_value(&m)?;

@@ -48,10 +48,20 @@ pub struct Args {
     /// Days of history a principal's profile needs before its novelty counts.
     #[arg(long, default_value_t = trailhound_core::baseline::DEFAULT_LEARNING_DAYS, value_name = "DAYS")]
     pub learning_days: u32,
+    /// Log source of the inputs. Without it, files holding CloudWatch Logs
+    /// subscription events are recognised by content and routed by log group.
+    #[arg(long, value_enum)]
+    pub source: Option<super::logs::SourceArg>,
+    /// Log group to source patterns for subscription events
+    /// (`PATTERN=SOURCE[:FORMAT],…`, as `LOG_SOURCES` of logs-ingest).
+    #[arg(long, value_name = "SPEC", conflicts_with = "source")]
+    pub log_sources: Option<String>,
     #[command(flatten)]
     pub read: ReadOpts,
     #[command(flatten)]
     pub hygiene: crate::hygiene::HygieneOpts,
+    #[command(flatten)]
+    pub rules: super::rules::RulesOpts,
 }
 
 impl Totals {
@@ -193,6 +203,9 @@ pub fn run(a: Args) -> Result<ExitCode> {
         .iter()
         .cloned()
         .partition(|p| p.to_string_lossy().starts_with("s3://"));
+    if s3_paths.is_empty() && super::logs::wants_logs(&local_paths, a.source) {
+        return run_logs(&a, &local_paths);
+    }
     let files = if local_paths.is_empty() {
         Vec::new()
     } else {
@@ -224,6 +237,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
             learning_days: a.learning_days,
             ..Default::default()
         },
+        rules: Some(a.rules.load()),
     };
     let profiles = a
         .profiles
@@ -261,6 +275,62 @@ pub fn run(a: Args) -> Result<ExitCode> {
         t.deduplicated,
         t.failed,
         t.seconds
+    );
+    Ok(if t.failed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// `scan` over CloudWatch Logs subscription files.
+fn run_logs(a: &Args, paths: &[PathBuf]) -> Result<ExitCode> {
+    use super::logs::{scan_logs, subscription_files};
+    let files = subscription_files(paths)?;
+    let sources = match (&a.log_sources, a.source) {
+        (Some(spec), _) => spec.parse()?,
+        (None, Some(s)) => s.source_map(),
+        (None, None) => trailhound_core::sources::cwl::SourceMap::default(),
+    };
+    let model = FileModelSource::load(a.model.as_deref())?;
+    if model.model().is_none() {
+        eprintln!("note: no --model given: only the built-in rules can fire");
+    }
+    let store = match &a.findings_out {
+        Some(p) => JsonlFindingStore::open(p)?,
+        None => JsonlFindingStore::memory(),
+    };
+    let alerts = StderrAlertSink { enabled: a.alerts };
+    let cfg = PipelineConfig {
+        limits: Limits {
+            max_decompressed_bytes: a.read.max_decompressed_bytes,
+            ..Limits::default()
+        },
+        min_alert_severity: a.alert_severity,
+        keep_all: a.all,
+        alert_policy: a.hygiene.policy()?,
+        rules: Some(a.rules.load()),
+        ..PipelineConfig::default()
+    };
+    let started = Instant::now();
+    let stdout = std::io::stdout().lock();
+    let mut printer = Printer::new(std::io::BufWriter::new(stdout), a.format);
+    let t = scan_logs(&files, &model, &store, &alerts, &cfg, &sources, |_, findings| {
+        for f in findings {
+            printer.print(f)?;
+        }
+        Ok(())
+    })?;
+    printer.flush()?;
+    eprintln!(
+        "scanned {} files, {} payloads, {} log events ({} skipped), {} findings, {} files failed, in {:.2}s",
+        t.files,
+        t.payloads,
+        t.events,
+        t.skipped,
+        t.findings,
+        t.failed,
+        started.elapsed().as_secs_f64()
     );
     Ok(if t.failed > 0 {
         ExitCode::from(1)
