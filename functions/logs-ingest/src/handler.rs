@@ -43,7 +43,7 @@ impl AwsLogsIngest {
             S3ModelSource::new(
                 clients.s3.clone(),
                 &cfg.ingest.model_bucket,
-                &cfg.model_key_for(source),
+                cfg.model_key_for(source),
                 cfg.ingest.model_refresh,
             )
         };

@@ -351,7 +351,7 @@ async fn control_messages_are_acknowledged_and_bad_payloads_fail_without_storing
     let good = port_scan_event();
     let truncated = {
         let text = String::from_utf8(good.clone()).unwrap();
-        text[..text.len() / 2].as_bytes().to_vec()
+        text.as_bytes()[..text.len() / 2].to_vec()
     };
     let not_gzip = json!({"awslogs": {"data": base64::engine::general_purpose::STANDARD.encode(b"plain text, not gzip")}})
         .to_string()
