@@ -18,7 +18,7 @@ use crate::retry::Backoff;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, KeysAndAttributes,
+    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
     ScalarAttributeType, TimeToLiveSpecification,
 };
 use std::collections::HashMap;
@@ -32,8 +32,6 @@ pub const SORT_KEY: &str = "profile#cloudtrail";
 pub const DEFAULT_PROFILE_TTL_DAYS: u32 = 180;
 /// Largest profile written, in bytes of JSON (DynamoDB items are at most 400 KB).
 pub const MAX_PROFILE_BYTES: usize = 350_000;
-/// Keys per `BatchGetItem` call (DynamoDB's limit).
-const BATCH_GET_LIMIT: usize = 100;
 const TTL_ATTRIBUTE: &str = "expires_at";
 
 /// Per-principal profiles in a DynamoDB table.
@@ -118,57 +116,22 @@ impl DynamoProfileStore {
         keys: &[String],
         consistent: bool,
     ) -> Result<HashMap<String, Versioned>, PortError> {
-        let mut out = HashMap::new();
         let mut unique: Vec<&String> = keys.iter().collect();
         unique.sort();
         unique.dedup();
-        for chunk in unique.chunks(BATCH_GET_LIMIT) {
-            let mut request = KeysAndAttributes::builder()
-                .set_keys(Some(chunk.iter().map(|k| Self::key(k)).collect()))
-                .projection_expression("pk, profile, version")
-                .consistent_read(consistent)
-                .build()
-                .map_err(|e| {
-                    PortError::non_retryable(format!("BatchGetItem on table {}", self.table))
-                        .with_source(e)
-                })?;
-            let mut attempt = 0;
-            loop {
-                let resp = self
-                    .client
-                    .batch_get_item()
-                    .request_items(&self.table, request)
-                    .send()
-                    .await
-                    .map_err(|e| {
-                        port_error(e, format_args!("BatchGetItem on table {}", self.table))
-                    })?;
-                for item in resp
-                    .responses()
-                    .and_then(|r| r.get(&self.table))
-                    .into_iter()
-                    .flatten()
-                {
-                    if let Some((pk, v)) = self.decode(item)? {
-                        out.insert(pk, v);
-                    }
-                }
-                match resp.unprocessed_keys().and_then(|u| u.get(&self.table)) {
-                    Some(rest) if !rest.keys().is_empty() => {
-                        attempt += 1;
-                        if attempt > self.backoff.retries {
-                            return Err(PortError::retryable(format!(
-                                "BatchGetItem on table {}: {} keys still unprocessed after {} retries",
-                                self.table,
-                                rest.keys().len(),
-                                self.backoff.retries
-                            )));
-                        }
-                        request = rest.clone();
-                        self.backoff.wait(attempt).await;
-                    }
-                    _ => break,
-                }
+        let items = crate::dynamo::batch_get_items(
+            &self.client,
+            &self.table,
+            unique.iter().map(|k| Self::key(k)).collect(),
+            "pk, profile, version",
+            consistent,
+            &self.backoff,
+        )
+        .await?;
+        let mut out = HashMap::new();
+        for item in &items {
+            if let Some((pk, v)) = self.decode(item)? {
+                out.insert(pk, v);
             }
         }
         Ok(out)

@@ -97,8 +97,14 @@ async fn profiles_round_trip_and_repeated_updates_change_nothing() {
     assert!(matches!(item.get("expires_at"), Some(AttributeValue::N(_))));
 }
 
+// moto does not serialise writes to one item (its threads check a condition and
+// write without a lock), so truly concurrent writers can both "win" there and a
+// concurrent test flakes on the emulator, not on our code. The race itself (a
+// conditional write lost to another writer, re-read, merged and retried) is tested
+// deterministically with aws-smithy-mocks below; here two store instances take
+// turns, each merging into what the other wrote.
 #[tokio::test]
-async fn two_concurrent_writers_lose_no_entries() {
+async fn two_writers_taking_turns_lose_no_entries() {
     let Some((client, table)) = moto_store("two_concurrent_writers").await else {
         return;
     };
@@ -120,7 +126,8 @@ async fn two_concurrent_writers_lose_no_entries() {
             store.merge_profiles(&[u]).await.unwrap();
         }
     };
-    tokio::join!(writer(a.clone(), "a"), writer(b, "b"));
+    writer(a.clone(), "a").await;
+    writer(b, "b").await;
     let p = a
         .get_profiles(&[KEY.to_owned()])
         .await

@@ -115,58 +115,20 @@ impl DynamoFindingStore {
 
     /// Whether each finding id is stored, and if so whether it was alerted.
     async fn read_state(&self, ids: &[&str]) -> Result<HashMap<String, bool>, PortError> {
-        let mut known = HashMap::new();
-        for chunk in ids.chunks(BATCH_GET_LIMIT) {
-            let mut request = KeysAndAttributes::builder()
-                .set_keys(Some(chunk.iter().map(|id| finding_key(id)).collect()))
-                .projection_expression("pk, alerted")
-                .consistent_read(true)
-                .build()
-                .map_err(|e| {
-                    PortError::non_retryable(format!("BatchGetItem on table {}", self.table))
-                        .with_source(e)
-                })?;
-            let mut attempt = 0;
-            loop {
-                let out = self
-                    .client
-                    .batch_get_item()
-                    .request_items(&self.table, request)
-                    .send()
-                    .await
-                    .map_err(|e| {
-                        port_error(e, format_args!("BatchGetItem on table {}", self.table))
-                    })?;
-                for item in out
-                    .responses()
-                    .and_then(|r| r.get(&self.table))
-                    .into_iter()
-                    .flatten()
-                {
-                    if let Some(id) = finding_id_of(item) {
-                        known.insert(id.to_owned(), alerted_of(item));
-                    }
-                }
-                // Throttled reads come back as unprocessed keys: back off and ask again.
-                match out.unprocessed_keys().and_then(|u| u.get(&self.table)) {
-                    Some(rest) if !rest.keys().is_empty() => {
-                        attempt += 1;
-                        if attempt > self.backoff.retries {
-                            return Err(PortError::retryable(format!(
-                                "BatchGetItem on table {}: {} keys still unprocessed after {} retries",
-                                self.table,
-                                rest.keys().len(),
-                                self.backoff.retries
-                            )));
-                        }
-                        request = rest.clone();
-                        self.backoff.wait(attempt).await;
-                    }
-                    _ => break,
-                }
-            }
-        }
-        Ok(known)
+        let keys = ids.iter().map(|id| finding_key(id)).collect();
+        let items = batch_get_items(
+            &self.client,
+            &self.table,
+            keys,
+            "pk, alerted",
+            true,
+            &self.backoff,
+        )
+        .await?;
+        Ok(items
+            .iter()
+            .filter_map(|item| finding_id_of(item).map(|id| (id.to_owned(), alerted_of(item))))
+            .collect())
     }
 
     /// Runs `ops` in transactions of at most [`TRANSACTION_LIMIT`] actions. Returns the
@@ -370,4 +332,62 @@ impl FindingStore for DynamoFindingStore {
     async fn claim_alert(&self, claim: &AlertClaim<'_>) -> Result<ClaimHolder, PortError> {
         self.claim(claim).await
     }
+}
+
+/// Reads `keys` with BatchGetItem, 100 keys a call, and returns the items that
+/// exist. Keys DynamoDB leaves unprocessed (throttling) are asked again after a
+/// backoff; still unprocessed after the last retry is a retryable error.
+pub(crate) async fn batch_get_items(
+    client: &Client,
+    table: &str,
+    keys: Vec<Item>,
+    projection: &str,
+    consistent: bool,
+    backoff: &Backoff,
+) -> Result<Vec<Item>, PortError> {
+    let mut found = Vec::new();
+    let mut keys = keys.into_iter().peekable();
+    while keys.peek().is_some() {
+        let chunk: Vec<Item> = keys.by_ref().take(BATCH_GET_LIMIT).collect();
+        let mut request = KeysAndAttributes::builder()
+            .set_keys(Some(chunk))
+            .projection_expression(projection)
+            .consistent_read(consistent)
+            .build()
+            .map_err(|e| {
+                PortError::non_retryable(format!("BatchGetItem on table {table}")).with_source(e)
+            })?;
+        let mut attempt = 0;
+        loop {
+            let out = client
+                .batch_get_item()
+                .request_items(table, request)
+                .send()
+                .await
+                .map_err(|e| port_error(e, format_args!("BatchGetItem on table {table}")))?;
+            found.extend(
+                out.responses()
+                    .and_then(|r| r.get(table))
+                    .into_iter()
+                    .flatten()
+                    .cloned(),
+            );
+            match out.unprocessed_keys().and_then(|u| u.get(table)) {
+                Some(rest) if !rest.keys().is_empty() => {
+                    attempt += 1;
+                    if attempt > backoff.retries {
+                        return Err(PortError::retryable(format!(
+                            "BatchGetItem on table {table}: {} keys still unprocessed after {} retries",
+                            rest.keys().len(),
+                            backoff.retries
+                        )));
+                    }
+                    request = rest.clone();
+                    backoff.wait(attempt).await;
+                }
+                _ => break,
+            }
+        }
+    }
+    Ok(found)
 }
