@@ -519,10 +519,10 @@ fn logs(source: &str, paths: &[PathBuf], model: Option<&Path>, runs: usize) -> R
     }
     let score = |b: &LogsBatch| -> usize {
         match source.as_str() {
-            "vpcflow" => trailhound_core::score::vpcflow::score(&b.vpcflow, model.as_ref())
+            "vpcflow" => trailhound_core::score::vpcflow::score_with(&b.vpcflow, model.as_ref(), false)
                 .flagged()
                 .count(),
-            _ => trailhound_core::score::access_log::score(&b.access_log, model.as_ref())
+            _ => trailhound_core::score::access_log::score_with(&b.access_log, model.as_ref(), false)
                 .flagged()
                 .count(),
         }

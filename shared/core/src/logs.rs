@@ -324,7 +324,11 @@ where
             crate::features::vpcflow::SOURCE,
             model.as_ref(),
         );
-        let scored = crate::score::vpcflow::score(&batch.vpcflow, model.as_deref());
+        let scored = crate::score::vpcflow::score_with(
+            &batch.vpcflow,
+            model.as_deref(),
+            cfg.pipeline.keep_all,
+        );
         finish_windows(
             scored,
             &batch.vpcflow.ids,
@@ -348,7 +352,11 @@ where
             crate::features::access_log::SOURCE,
             model.as_ref(),
         );
-        let scored = crate::score::access_log::score(&batch.access_log, model.as_deref());
+        let scored = crate::score::access_log::score_with(
+            &batch.access_log,
+            model.as_deref(),
+            cfg.pipeline.keep_all,
+        );
         finish_windows(
             scored,
             &batch.access_log.ids,
@@ -386,7 +394,14 @@ where
     F: FindingStore,
     A: AlertSink,
 {
-    let mut flagged: Vec<Finding> = scored.flagged().cloned().collect();
+    let mut flagged: Vec<Finding> = if cfg.pipeline.keep_all {
+        scored.flagged().cloned().collect()
+    } else {
+        std::mem::take(&mut scored.findings)
+            .into_iter()
+            .filter(|f| f.severity.is_some())
+            .collect()
+    };
     deliver(
         &mut flagged,
         ports.findings,

@@ -39,6 +39,13 @@ const FLOOD_PARTICIPANT: u64 = 3;
 /// Scores a batch. Without a model (or with a model of another source) only the
 /// rules and payload detections fire.
 pub fn score(batch: &WebBatch, model: Option<&Model>) -> Scored {
+    score_with(batch, model, true)
+}
+
+/// Scores `batch` like [`score`]; with `keep_all` false only the windows that reach a
+/// severity get a finding (quiet ones cost no strings) and no event is mapped to its
+/// finding, so [`Scored::per_event`] is empty: what a scan without `--all` needs.
+pub fn score_with(batch: &WebBatch, model: Option<&Model>, keep_all: bool) -> Scored {
     let model = model.filter(|m| matches!(m.encoder, Encoder::AccessLog(_)));
     let enc = model.and_then(|m| match &m.encoder {
         Encoder::AccessLog(e) => Some(e),
@@ -46,25 +53,32 @@ pub fn score(batch: &WebBatch, model: Option<&Model>) -> Scored {
     });
     let w = WebWindows::build(batch, enc);
     let mut out = Scored {
-        findings: Vec::with_capacity(w.src.len()),
-        event_finding: Vec::with_capacity(batch.events.len()),
+        findings: Vec::with_capacity(if keep_all { w.src.len() } else { 0 }),
+        event_finding: Vec::with_capacity(if keep_all { batch.events.len() } else { 0 }),
     };
-    let mut slots = Vec::with_capacity(w.src.len());
+    let mut slots = Vec::with_capacity(if keep_all { w.src.len() } else { 0 });
     for s in &w.src {
         let row = w.row(s);
         let verdict = model.map(|m| model_verdict(m, &row, FEATURES, s.familiar));
-        let (case, about) = src_case(batch, s);
+        let loud = verdict.as_ref().is_some_and(|v| v.severity.is_some());
+        let Some((case, about)) = src_case(batch, s, keep_all || loud) else {
+            continue;
+        };
         let rest_action = first_line(batch, s.meta.first_event);
         let slot = out.push_window(case, rest_action, verdict.as_ref(), model);
         slots.push((slot, about));
     }
-    for (e, &si) in batch.events.iter().zip(&w.src_of) {
-        let (slot, about) = &slots[si as usize];
-        let idx = match slot.rest {
-            Some(rest) if !about.covers(e) => rest,
-            _ => slot.main,
-        };
-        out.event_finding.push(idx);
+    if keep_all {
+        for (e, &si) in batch.events.iter().zip(&w.src_of) {
+            let Some((slot, about)) = slots.get(si as usize) else {
+                continue;
+            };
+            let idx = match slot.rest {
+                Some(rest) if !about.covers(e) => rest,
+                _ => slot.main,
+            };
+            out.event_finding.push(idx);
+        }
     }
 
     for (pi, p) in w.paths.iter().enumerate() {
@@ -124,6 +138,9 @@ pub fn score(batch: &WebBatch, model: Option<&Model>) -> Scored {
         let f = window_finding(case, None, model);
         let fi = u32::try_from(out.findings.len()).unwrap_or(u32::MAX);
         out.findings.push(f);
+        if !keep_all {
+            continue;
+        }
         let pi = u32::try_from(pi).unwrap_or(u32::MAX);
         for (i, e) in batch.events.iter().enumerate() {
             if w.path_of[i] != pi {
@@ -181,10 +198,13 @@ fn first_line(batch: &WebBatch, event: u32) -> String {
 }
 
 /// The rules and evidence of one source window, and which requests they are about.
-fn src_case<'a>(batch: &'a WebBatch, s: &SrcWindow) -> (WindowCase<'a>, About) {
+fn src_case<'a>(
+    batch: &'a WebBatch,
+    s: &SrcWindow,
+    build_quiet: bool,
+) -> Option<(WindowCase<'a>, About)> {
     let mut about = About::default();
     let mut rules = Vec::new();
-    let top = s.meta.top_text(&batch.strings, 3);
     let mut action = None;
     if s.failed_logins >= BRUTE_FORCE_FAILS {
         let target = s
@@ -230,6 +250,10 @@ fn src_case<'a>(batch: &'a WebBatch, s: &SrcWindow) -> (WindowCase<'a>, About) {
             reason: format!("{} in {} request(s)", r.title, s.payload_requests.max(1)),
         });
     }
+    if !build_quiet && rules.is_empty() {
+        return None;
+    }
+    let top = s.meta.top_text(&batch.strings, 3);
     let first_hit_line = s
         .first_hit
         .and_then(|i| batch.events.get(i as usize))
@@ -259,5 +283,5 @@ fn src_case<'a>(batch: &'a WebBatch, s: &SrcWindow) -> (WindowCase<'a>, About) {
             format!("top paths: {top}"),
         ],
     };
-    (case, about)
+    Some((case, about))
 }

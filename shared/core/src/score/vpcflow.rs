@@ -14,7 +14,9 @@
 //! - `net.syn_flood` (T1498): one destination gets flows from at least 200 sources
 //!   (and 5 times its training maximum), at least 80% of them of 3 packets or fewer.
 
-use super::net::{RuleHit, Scored, WindowCase, model_verdict, window_finding, window_text};
+use super::net::{
+    RuleHit, Scored, WindowCase, WindowSlots, model_verdict, window_finding, window_text,
+};
 use crate::features::vpcflow::{
     ADMIN_PORTS, FEATURES, FlowBatch, FlowEvent, FlowWindows, SOURCE, SrcWindow, VpcFlowEncoder,
 };
@@ -37,6 +39,13 @@ pub const FLOOD_SOURCES: u64 = 200;
 /// Scores a batch. Without a model (or with a model of another source) only the
 /// rules fire, and those that need training baselines use fixed thresholds.
 pub fn score(batch: &FlowBatch, model: Option<&Model>) -> Scored {
+    score_with(batch, model, true)
+}
+
+/// Scores `batch` like [`score`]; with `keep_all` false only the windows that reach a
+/// severity get a finding (quiet ones cost no strings) and no event is mapped to its
+/// finding, so [`Scored::per_event`] is empty: what a scan without `--all` needs.
+pub fn score_with(batch: &FlowBatch, model: Option<&Model>, keep_all: bool) -> Scored {
     let model = model.filter(|m| matches!(m.encoder, Encoder::VpcFlow(_)));
     let enc = model.and_then(|m| match &m.encoder {
         Encoder::VpcFlow(e) => Some(e),
@@ -44,20 +53,40 @@ pub fn score(batch: &FlowBatch, model: Option<&Model>) -> Scored {
     });
     let w = FlowWindows::build(batch, enc);
     let mut out = Scored {
-        findings: Vec::with_capacity(w.src.len()),
-        event_finding: Vec::with_capacity(batch.events.len()),
+        findings: Vec::with_capacity(if keep_all { w.src.len() } else { 0 }),
+        event_finding: Vec::with_capacity(if keep_all { batch.events.len() } else { 0 }),
     };
-    let mut slots = Vec::with_capacity(w.src.len());
+    let mut slots = Vec::with_capacity(if keep_all { w.src.len() } else { 0 });
     for s in &w.src {
         let row = w.row(s);
         let verdict = model.map(|m| model_verdict(m, &row, FEATURES, s.familiar));
-        let (case, about) = src_case(batch, s, enc);
+        let loud = verdict.as_ref().is_some_and(|v| v.severity.is_some());
+        let Some((case, about)) = src_case(batch, s, enc, keep_all || loud) else {
+            continue;
+        };
         let rest_action = case.action.clone();
         let slot = out.push_window(case, rest_action, verdict.as_ref(), model);
         slots.push((slot, about));
     }
+    if keep_all {
+        map_events(batch, &w, &slots, &mut out);
+    }
+    flood_windows(batch, &w, enc, model, keep_all, &mut out);
+    out
+}
+
+/// Maps every event to its source window's finding, or the other direction of a
+/// flagged conversation to that conversation's.
+fn map_events(
+    batch: &FlowBatch,
+    w: &FlowWindows,
+    slots: &[(WindowSlots, About)],
+    out: &mut Scored,
+) {
     for (e, &si) in batch.events.iter().zip(&w.src_of) {
-        let (slot, about) = &slots[si as usize];
+        let Some((slot, about)) = slots.get(si as usize) else {
+            continue;
+        };
         let idx = match slot.rest {
             Some(rest) if !about.covers(e) => rest,
             _ => slot.main,
@@ -68,7 +97,7 @@ pub fn score(batch: &FlowBatch, model: Option<&Model>) -> Scored {
     // brute force, the acknowledgements of an exfiltration) is part of it too.
     let mut ruled: rustc_hash::FxHashMap<(std::net::IpAddr, i64), (u32, About)> =
         rustc_hash::FxHashMap::default();
-    for (s, (slot, about)) in w.src.iter().zip(&slots) {
+    for (s, (slot, about)) in w.src.iter().zip(slots) {
         if slot.rest.is_some() {
             ruled.insert((s.src, s.meta.start), (slot.main, *about));
         }
@@ -82,7 +111,17 @@ pub fn score(batch: &FlowBatch, model: Option<&Model>) -> Scored {
             }
         }
     }
+}
 
+/// One finding per destination and minute flooded from many sources.
+fn flood_windows(
+    batch: &FlowBatch,
+    w: &FlowWindows,
+    enc: Option<&VpcFlowEncoder>,
+    model: Option<&Model>,
+    keep_all: bool,
+    out: &mut Scored,
+) {
     let min_sources = enc.map_or(FLOOD_SOURCES, |e| {
         (5 * e.dst_sources_max).max(FLOOD_SOURCES)
     });
@@ -118,6 +157,9 @@ pub fn score(batch: &FlowBatch, model: Option<&Model>) -> Scored {
         };
         let fi = u32::try_from(out.findings.len()).unwrap_or(u32::MAX);
         out.findings.push(window_finding(case, None, model));
+        if !keep_all {
+            continue;
+        }
         let di = u32::try_from(di).unwrap_or(u32::MAX);
         for (i, e) in batch.events.iter().enumerate() {
             if w.dst_of[i] == di && e.packets <= 3 {
@@ -125,7 +167,6 @@ pub fn score(batch: &FlowBatch, model: Option<&Model>) -> Scored {
             }
         }
     }
-    out
 }
 
 /// Which flows of a window its rules are about.
@@ -159,11 +200,11 @@ fn src_case<'a>(
     batch: &'a FlowBatch,
     s: &SrcWindow,
     enc: Option<&VpcFlowEncoder>,
-) -> (WindowCase<'a>, About) {
+    build_quiet: bool,
+) -> Option<(WindowCase<'a>, About)> {
     let mut about = About::default();
     let mut rules = Vec::new();
     let mut action = None;
-    let top = s.meta.top_text(&batch.strings, 3);
     let mostly_rejected = 2 * s.rejects >= s.flows;
     let external_src = !is_internal(s.src);
     if s.distinct_ports >= SCAN_PORTS
@@ -224,6 +265,10 @@ fn src_case<'a>(
         action.get_or_insert_with(|| "admin-port connections to internal hosts".to_owned());
         about.internal_admin = true;
     }
+    if !build_quiet && rules.is_empty() {
+        return None;
+    }
+    let top = s.meta.top_text(&batch.strings, 3);
     let action = action.unwrap_or_else(|| {
         let dst = s
             .meta
@@ -254,5 +299,5 @@ fn src_case<'a>(
             format!("top destinations: {top}"),
         ],
     };
-    (case, about)
+    Some((case, about))
 }
