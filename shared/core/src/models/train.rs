@@ -249,116 +249,166 @@ fn window_model(
 /// Least training windows a window model needs.
 pub const MIN_WINDOWS: usize = 16;
 
+/// What a window source gives the shared training code: its batch and encoder
+/// types, how to learn and encode, and its schema.
+trait WindowSource {
+    type Batch;
+    type Enc: Default;
+    const SOURCE: &'static str;
+    const SCHEMA_ID: &'static str;
+    const WIDTH: usize;
+    fn names() -> Vec<String>;
+    fn hash() -> String;
+    /// Records skipped, and the time of every event.
+    fn extent(batch: &Self::Batch, ext: &mut Extent);
+    fn observe(enc: &mut Self::Enc, batch: &Self::Batch);
+    fn finish(enc: &mut Self::Enc);
+    /// Appends one row per source window.
+    fn rows(batch: &Self::Batch, enc: &Self::Enc, rows: &mut Vec<f32>);
+    fn encoder(enc: Self::Enc) -> Encoder;
+}
+
+struct AccessLogSource;
+
+impl WindowSource for AccessLogSource {
+    type Batch = WebBatch;
+    type Enc = AccessLogEncoder;
+    const SOURCE: &'static str = access_log::SOURCE;
+    const SCHEMA_ID: &'static str = access_log::SCHEMA_ID;
+    const WIDTH: usize = access_log::N_FEATURES;
+    fn names() -> Vec<String> {
+        access_log::FEATURES
+            .iter()
+            .map(|f| f.name.to_owned())
+            .collect()
+    }
+    fn hash() -> String {
+        access_log::hash()
+    }
+    fn extent(batch: &WebBatch, ext: &mut Extent) {
+        ext.skipped += batch.skipped;
+        ext.events += batch.events.len() as u64;
+        for e in &batch.events {
+            ext.see(e.time);
+        }
+    }
+    fn observe(enc: &mut AccessLogEncoder, batch: &WebBatch) {
+        enc.observe(batch);
+    }
+    fn finish(enc: &mut AccessLogEncoder) {
+        enc.finish();
+    }
+    fn rows(batch: &WebBatch, enc: &AccessLogEncoder, rows: &mut Vec<f32>) {
+        let w = WebWindows::build(batch, Some(enc));
+        for s in &w.src {
+            rows.extend_from_slice(&w.row(s));
+        }
+    }
+    fn encoder(enc: AccessLogEncoder) -> Encoder {
+        Encoder::AccessLog(enc)
+    }
+}
+
+struct VpcFlowSource;
+
+impl WindowSource for VpcFlowSource {
+    type Batch = FlowBatch;
+    type Enc = VpcFlowEncoder;
+    const SOURCE: &'static str = vpcflow::SOURCE;
+    const SCHEMA_ID: &'static str = vpcflow::SCHEMA_ID;
+    const WIDTH: usize = vpcflow::N_FEATURES;
+    fn names() -> Vec<String> {
+        vpcflow::FEATURES
+            .iter()
+            .map(|f| f.name.to_owned())
+            .collect()
+    }
+    fn hash() -> String {
+        vpcflow::hash()
+    }
+    fn extent(batch: &FlowBatch, ext: &mut Extent) {
+        ext.skipped += batch.skipped;
+        ext.events += batch.events.len() as u64;
+        for e in &batch.events {
+            ext.see(e.time);
+        }
+    }
+    fn observe(enc: &mut VpcFlowEncoder, batch: &FlowBatch) {
+        enc.observe(batch);
+    }
+    fn finish(enc: &mut VpcFlowEncoder) {
+        enc.finish();
+    }
+    fn rows(batch: &FlowBatch, enc: &VpcFlowEncoder, rows: &mut Vec<f32>) {
+        let w = FlowWindows::build(batch, Some(enc));
+        for s in &w.src {
+            rows.extend_from_slice(&w.row(s));
+        }
+    }
+    fn encoder(enc: VpcFlowEncoder) -> Encoder {
+        Encoder::VpcFlow(enc)
+    }
+}
+
+/// Learns a window model: a first pass learns the encoder (frequencies, known
+/// pairs), a second encodes every source window; then the detectors are fitted.
+fn train_windows<S, I, F>(
+    mut passes: F,
+    params: &IsolationForestParams,
+) -> Result<Model, TrainError>
+where
+    S: WindowSource,
+    F: FnMut() -> I,
+    I: Iterator<Item = S::Batch>,
+{
+    let mut enc = S::Enc::default();
+    let mut ext = Extent::default();
+    for batch in passes() {
+        ext.files += 1;
+        S::extent(&batch, &mut ext);
+        S::observe(&mut enc, &batch);
+    }
+    S::finish(&mut enc);
+    let mut rows = Vec::new();
+    for batch in passes() {
+        S::rows(&batch, &enc, &mut rows);
+    }
+    let width = S::WIDTH;
+    if rows.len() / width < MIN_WINDOWS {
+        return Err(TrainError::TooFewWindows {
+            log_source: S::SOURCE,
+            got: rows.len() / width,
+        });
+    }
+    let n = (rows.len() / width) as u64;
+    let fitted = fit_windows(&rows, width, params)?;
+    let schema = SchemaInfo {
+        id: S::SCHEMA_ID.to_owned(),
+        names: S::names(),
+        hash: S::hash(),
+    };
+    window_model(S::SOURCE, schema, S::encoder(enc), &ext, n, fitted, params)
+}
+
 /// Learns a web access log model from batches; `passes` is called twice and must
 /// yield the same batches (once to learn path frequencies, once to encode windows).
 pub fn train_access_log<I, F>(
-    mut passes: F,
+    passes: F,
     params: &IsolationForestParams,
 ) -> Result<Model, TrainError>
 where
     F: FnMut() -> I,
     I: Iterator<Item = WebBatch>,
 {
-    let mut enc = AccessLogEncoder::default();
-    let mut ext = Extent::default();
-    for batch in passes() {
-        ext.files += 1;
-        ext.skipped += batch.skipped;
-        ext.events += batch.events.len() as u64;
-        for e in &batch.events {
-            ext.see(e.time);
-        }
-        enc.observe(&batch);
-    }
-    enc.finish();
-    let mut rows = Vec::new();
-    for batch in passes() {
-        let w = WebWindows::build(&batch, Some(&enc));
-        for s in &w.src {
-            rows.extend_from_slice(&w.row(s));
-        }
-    }
-    let width = access_log::N_FEATURES;
-    if rows.len() / width < MIN_WINDOWS {
-        return Err(TrainError::TooFewWindows {
-            log_source: access_log::SOURCE,
-            got: rows.len() / width,
-        });
-    }
-    let n = (rows.len() / width) as u64;
-    let fitted = fit_windows(&rows, width, params)?;
-    let schema = SchemaInfo {
-        id: access_log::SCHEMA_ID.to_owned(),
-        names: access_log::FEATURES
-            .iter()
-            .map(|f| f.name.to_owned())
-            .collect(),
-        hash: access_log::hash(),
-    };
-    window_model(
-        access_log::SOURCE,
-        schema,
-        Encoder::AccessLog(enc),
-        &ext,
-        n,
-        fitted,
-        params,
-    )
+    train_windows::<AccessLogSource, _, _>(passes, params)
 }
 
 /// Learns a VPC Flow Logs model from batches; `passes` is called twice and must
 /// yield the same batches (once to learn ports and pairs, once to encode windows).
-pub fn train_vpcflow<I, F>(
-    mut passes: F,
-    params: &IsolationForestParams,
-) -> Result<Model, TrainError>
+pub fn train_vpcflow<I, F>(passes: F, params: &IsolationForestParams) -> Result<Model, TrainError>
 where
     F: FnMut() -> I,
     I: Iterator<Item = FlowBatch>,
 {
-    let mut enc = VpcFlowEncoder::default();
-    let mut ext = Extent::default();
-    for batch in passes() {
-        ext.files += 1;
-        ext.skipped += batch.skipped;
-        ext.events += batch.events.len() as u64;
-        for e in &batch.events {
-            ext.see(e.time);
-        }
-        enc.observe(&batch);
-    }
-    enc.finish();
-    let mut rows = Vec::new();
-    for batch in passes() {
-        let w = FlowWindows::build(&batch, Some(&enc));
-        for s in &w.src {
-            rows.extend_from_slice(&w.row(s));
-        }
-    }
-    let width = vpcflow::N_FEATURES;
-    if rows.len() / width < MIN_WINDOWS {
-        return Err(TrainError::TooFewWindows {
-            log_source: vpcflow::SOURCE,
-            got: rows.len() / width,
-        });
-    }
-    let n = (rows.len() / width) as u64;
-    let fitted = fit_windows(&rows, width, params)?;
-    let schema = SchemaInfo {
-        id: vpcflow::SCHEMA_ID.to_owned(),
-        names: vpcflow::FEATURES
-            .iter()
-            .map(|f| f.name.to_owned())
-            .collect(),
-        hash: vpcflow::hash(),
-    };
-    window_model(
-        vpcflow::SOURCE,
-        schema,
-        Encoder::VpcFlow(enc),
-        &ext,
-        n,
-        fitted,
-        params,
-    )
+    train_windows::<VpcFlowSource, _, _>(passes, params)
 }
