@@ -124,6 +124,8 @@ pub struct LogsBatch {
     pub counts: LogsCounts,
     /// Log groups seen (for reports and errors).
     pub log_groups: Vec<String>,
+    /// Decoder and payload buffer reused from one payload to the next.
+    scratch: Option<Box<(cwl::Decoder, cwl::Payload)>>,
 }
 
 impl LogsBatch {
@@ -142,8 +144,13 @@ impl LogsBatch {
         limits: &Limits,
         sources: &SourceMap,
     ) -> Result<(), CwlError> {
-        let payload = cwl::decode_lambda_event(event_json, limits)?;
-        self.add_payload(&payload, sources)
+        let mut scratch = self.scratch.take().unwrap_or_default();
+        let (decoder, payload) = &mut *scratch;
+        let added = decoder
+            .decode_event(event_json, limits, payload)
+            .and_then(|()| self.add_payload(payload, sources));
+        self.scratch = Some(scratch);
+        added
     }
 
     /// Adds the log events of a decoded payload.

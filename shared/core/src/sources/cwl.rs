@@ -1,6 +1,6 @@
 //! CloudWatch Logs subscription payloads, as a Lambda subscription filter delivers
 //! them: `{"awslogs":{"data":"<base64(gzip(JSON))>"}}`. The data is decoded and
-//! gunzipped behind the cap of [`crate::decode`], then parsed with borrowed strings
+//! gunzipped behind the cap of [`Limits`], then parsed with borrowed strings
 //! into a [`Subscription`]: owner, log group and stream, and the log events.
 //!
 //! Which parser a log group needs is configuration: a [`SourceMap`] of glob patterns
@@ -15,7 +15,7 @@ use base64::Engine as _;
 use serde::Deserialize;
 use std::borrow::Cow;
 
-use crate::decode::{self, DecodeError, Limits};
+use crate::decode::Limits;
 
 /// Why a subscription event could not be decoded. Messages describe the problem and
 /// where it is, never the content of the logs.
@@ -78,7 +78,7 @@ impl CwlError {
 
 /// A decompressed subscription payload: owns the JSON bytes that a
 /// [`Subscription`] borrows from.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Payload {
     json: Vec<u8>,
 }
@@ -105,27 +105,179 @@ const BASE64: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::n
 /// Decodes a Lambda subscription event (`{"awslogs":{"data":"…"}}`, other keys
 /// ignored): base64, then gunzip capped at `limits.max_decompressed_bytes`.
 pub fn decode_lambda_event(event_json: &[u8], limits: &Limits) -> Result<Payload, CwlError> {
-    let event: LambdaEvent<'_> =
-        serde_json::from_slice(event_json).map_err(|e| CwlError::not_event(&e))?;
-    decode_data(&event.awslogs.data, limits)
+    let mut payload = Payload::default();
+    Decoder::default().decode_event(event_json, limits, &mut payload)?;
+    Ok(payload)
 }
 
 /// Decodes the `awslogs.data` string itself (base64 of gzip), capped.
 pub fn decode_data(data: &str, limits: &Limits) -> Result<Payload, CwlError> {
-    let gz = BASE64
-        .decode(data.trim().as_bytes())
-        .map_err(CwlError::Base64)?;
-    if !gz.starts_with(&[0x1f, 0x8b]) {
-        return Err(CwlError::Gzip(std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            "missing gzip magic bytes",
-        )));
+    let mut payload = Payload::default();
+    Decoder::default().decode_data(data, limits, &mut payload)?;
+    Ok(payload)
+}
+
+/// Decoding state kept across payloads: the inflater (with its window) and the
+/// buffer of the gzip bytes, so a stream of small payloads allocates nothing per
+/// payload once the buffers have grown. Behaves as [`decode_lambda_event`].
+#[derive(Debug)]
+pub struct Decoder {
+    inflate: flate2::Decompress,
+    gz: Vec<u8>,
+}
+
+impl Default for Decoder {
+    fn default() -> Self {
+        Self {
+            inflate: flate2::Decompress::new(false),
+            gz: Vec::new(),
+        }
     }
-    match decode::read_all(&gz, limits.max_decompressed_bytes) {
-        Ok(json) => Ok(Payload { json }),
-        Err(DecodeError::TooLarge { cap }) => Err(CwlError::TooLarge { cap }),
-        Err(DecodeError::Io(e)) => Err(CwlError::Gzip(e)),
+}
+
+fn bad_gzip(what: &'static str) -> CwlError {
+    CwlError::Gzip(std::io::Error::new(std::io::ErrorKind::InvalidData, what))
+}
+
+/// Length of the gzip member header at the start of `gz` (RFC 1952, section 2.3).
+fn gzip_header_len(gz: &[u8]) -> Result<usize, CwlError> {
+    const FHCRC: u8 = 2;
+    const FEXTRA: u8 = 4;
+    const FNAME: u8 = 8;
+    const FCOMMENT: u8 = 16;
+    let (Some(&[0x1f, 0x8b, method, flags]), true) = (gz.get(..4), gz.len() >= 10) else {
+        return Err(bad_gzip("missing gzip magic bytes"));
+    };
+    if method != 8 || flags & 0xe0 != 0 {
+        return Err(bad_gzip("unsupported gzip header"));
     }
+    let mut at = 10usize;
+    if flags & FEXTRA != 0 {
+        let n = gz
+            .get(at..at + 2)
+            .map(|b| usize::from(u16::from_le_bytes([b[0], b[1]])))
+            .ok_or_else(|| bad_gzip("gzip header cut short"))?;
+        at += 2 + n;
+    }
+    for flag in [FNAME, FCOMMENT] {
+        if flags & flag != 0 {
+            let end = gz
+                .get(at..)
+                .and_then(|rest| rest.iter().position(|&b| b == 0))
+                .ok_or_else(|| bad_gzip("gzip header cut short"))?;
+            at += end + 1;
+        }
+    }
+    if flags & FHCRC != 0 {
+        at += 2;
+    }
+    if at > gz.len() {
+        return Err(bad_gzip("gzip header cut short"));
+    }
+    Ok(at)
+}
+
+fn le32(b: &[u8]) -> u32 {
+    u32::from_le_bytes([b[0], b[1], b[2], b[3]])
+}
+
+impl Decoder {
+    /// Decodes a Lambda subscription event into `out` (its buffer is reused).
+    pub fn decode_event(
+        &mut self,
+        event_json: &[u8],
+        limits: &Limits,
+        out: &mut Payload,
+    ) -> Result<(), CwlError> {
+        let event: LambdaEvent<'_> =
+            serde_json::from_slice(event_json).map_err(|e| CwlError::not_event(&e))?;
+        self.decode_data(&event.awslogs.data, limits, out)
+    }
+
+    /// Decodes the `awslogs.data` string (base64 of gzip) into `out`, capped.
+    pub fn decode_data(
+        &mut self,
+        data: &str,
+        limits: &Limits,
+        out: &mut Payload,
+    ) -> Result<(), CwlError> {
+        self.gz.clear();
+        BASE64
+            .decode_vec(data.trim().as_bytes(), &mut self.gz)
+            .map_err(CwlError::Base64)?;
+        if !self.gz.starts_with(&[0x1f, 0x8b]) {
+            return Err(bad_gzip("missing gzip magic bytes"));
+        }
+        let cap = usize::try_from(limits.max_decompressed_bytes).unwrap_or(usize::MAX);
+        gunzip(&mut self.inflate, &self.gz, cap, &mut out.json)
+    }
+}
+
+/// Inflates every gzip member of `gz` (concatenated members read as one stream)
+/// into `out`, checking each member's CRC and length; more than `cap` bytes is
+/// [`CwlError::TooLarge`].
+fn gunzip(
+    inflate: &mut flate2::Decompress,
+    mut gz: &[u8],
+    cap: usize,
+    out: &mut Vec<u8>,
+) -> Result<(), CwlError> {
+    use flate2::{FlushDecompress, Status};
+    out.clear();
+    let limit = cap.saturating_add(1);
+    // The last member's trailer tells the size of a single-member payload.
+    let hint = gz
+        .len()
+        .checked_sub(4)
+        .map_or(0, |i| le32(&gz[i..]) as usize);
+    out.reserve(hint.saturating_add(1).min(limit));
+    while !gz.is_empty() {
+        let mut body = &gz[gzip_header_len(gz)?..];
+        inflate.reset(false);
+        let start = out.len();
+        loop {
+            if out.len() >= out.capacity() {
+                let grow = out.len().max(8 * 1024).min(limit - out.len());
+                out.reserve_exact(grow);
+            }
+            let (in_before, out_before) = (inflate.total_in(), out.len());
+            let status = inflate
+                .decompress_vec(body, out, FlushDecompress::None)
+                .map_err(|e| {
+                    CwlError::Gzip(std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+                })?;
+            let used = usize::try_from(inflate.total_in() - in_before).unwrap_or(usize::MAX);
+            body = body.get(used..).unwrap_or_default();
+            if out.len() > cap {
+                return Err(CwlError::TooLarge {
+                    cap: u64::try_from(cap).unwrap_or(u64::MAX),
+                });
+            }
+            match status {
+                Status::StreamEnd => break,
+                _ if used == 0 && out.len() == out_before && out.len() < out.capacity() => {
+                    return Err(CwlError::Gzip(std::io::Error::new(
+                        std::io::ErrorKind::UnexpectedEof,
+                        "gzip stream cut short",
+                    )));
+                }
+                _ => {}
+            }
+        }
+        let Some(trailer) = body.get(..8) else {
+            return Err(CwlError::Gzip(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "gzip trailer cut short",
+            )));
+        };
+        let mut crc = flate2::Crc::new();
+        crc.update(&out[start..]);
+        if crc.sum() != le32(trailer) || crc.amount() != le32(&trailer[4..]) {
+            return Err(bad_gzip("gzip checksum or length mismatch"));
+        }
+        gz = &body[8..];
+    }
+    Ok(())
 }
 
 impl Payload {
@@ -336,6 +488,52 @@ mod tests {
             Err(CwlError::NotUtf8 { offset }) => assert_eq!(offset, 40),
             other => panic!("expected NotUtf8, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn one_decoder_reused_across_payloads_decodes_each_alike() {
+        let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+        let limits = Limits::default();
+        // Two members read as one stream; a header with a file name and a comment.
+        let mut two = gzip(&DATA.as_bytes()[..40]);
+        two.extend(gzip(&DATA.as_bytes()[40..]));
+        let mut named = gzip(DATA.as_bytes());
+        named[3] = 8 | 16;
+        let named: Vec<u8> = named[..10]
+            .iter()
+            .chain(b"events.json\0a comment\0")
+            .chain(&named[10..])
+            .copied()
+            .collect();
+        let mut bad_crc = gzip(DATA.as_bytes());
+        let n = bad_crc.len();
+        bad_crc[n - 8] ^= 1;
+        let mut dec = Decoder::default();
+        let mut out = Payload::default();
+        for (round, gz) in [gzip(DATA.as_bytes()), two, named].iter().enumerate() {
+            dec.decode_data(&b64(gz), &limits, &mut out).unwrap();
+            assert_eq!(out.as_bytes(), DATA.as_bytes(), "round {round}");
+            // A corrupt payload in between leaves the decoder usable.
+            let err = dec
+                .decode_data(&b64(&bad_crc), &limits, &mut out)
+                .unwrap_err();
+            assert!(err.to_string().contains("not a valid gzip stream"), "{err}");
+        }
+        let small = Limits {
+            max_decompressed_bytes: DATA.len() as u64,
+            ..Limits::default()
+        };
+        dec.decode_data(&b64(&gzip(DATA.as_bytes())), &small, &mut out)
+            .unwrap();
+        assert_eq!(out.len(), DATA.len(), "exactly the cap is allowed");
+        let smaller = Limits {
+            max_decompressed_bytes: DATA.len() as u64 - 1,
+            ..Limits::default()
+        };
+        assert!(matches!(
+            dec.decode_data(&b64(&gzip(DATA.as_bytes())), &smaller, &mut out),
+            Err(CwlError::TooLarge { .. })
+        ));
     }
 
     #[test]
