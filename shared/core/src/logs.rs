@@ -124,8 +124,13 @@ pub struct LogsBatch {
     pub counts: LogsCounts,
     /// Log groups seen (for reports and errors).
     pub log_groups: Vec<String>,
-    /// Decoder and payload buffer reused from one payload to the next.
-    scratch: Option<Box<(cwl::Decoder, cwl::Payload)>>,
+}
+
+thread_local! {
+    /// Decoder and payload buffer reused from one payload to the next on this thread,
+    /// also across batches (the Lambda builds one batch per invocation).
+    static SCRATCH: std::cell::RefCell<Option<Box<(cwl::Decoder, cwl::Payload)>>> =
+        const { std::cell::RefCell::new(None) };
 }
 
 impl LogsBatch {
@@ -144,12 +149,15 @@ impl LogsBatch {
         limits: &Limits,
         sources: &SourceMap,
     ) -> Result<(), CwlError> {
-        let mut scratch = self.scratch.take().unwrap_or_default();
+        let mut scratch = SCRATCH.with_borrow_mut(Option::take).unwrap_or_default();
         let (decoder, payload) = &mut *scratch;
         let added = decoder
             .decode_event(event_json, limits, payload)
             .and_then(|()| self.add_payload(payload, sources));
-        self.scratch = Some(scratch);
+        // A payload far above the usual size does not stay allocated.
+        if payload.capacity() <= 4 << 20 {
+            SCRATCH.with_borrow_mut(|s| *s = Some(scratch));
+        }
         added
     }
 

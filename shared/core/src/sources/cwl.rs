@@ -291,6 +291,11 @@ impl Payload {
         &self.json
     }
 
+    /// Bytes the payload's buffer holds allocated (at least [`len`](Self::len)).
+    pub fn capacity(&self) -> usize {
+        self.json.capacity()
+    }
+
     /// Decompressed size in bytes.
     pub fn len(&self) -> usize {
         self.json.len()
