@@ -519,12 +519,16 @@ fn logs(source: &str, paths: &[PathBuf], model: Option<&Path>, runs: usize) -> R
     }
     let score = |b: &LogsBatch| -> usize {
         match source.as_str() {
-            "vpcflow" => trailhound_core::score::vpcflow::score_with(&b.vpcflow, model.as_ref(), false)
-                .flagged()
-                .count(),
-            _ => trailhound_core::score::access_log::score_with(&b.access_log, model.as_ref(), false)
-                .flagged()
-                .count(),
+            "vpcflow" => {
+                trailhound_core::score::vpcflow::score_with(&b.vpcflow, model.as_ref(), false)
+                    .flagged()
+                    .count()
+            }
+            _ => {
+                trailhound_core::score::access_log::score_with(&b.access_log, model.as_ref(), false)
+                    .flagged()
+                    .count()
+            }
         }
     };
     let median = |mut v: Vec<f64>| {
