@@ -44,6 +44,11 @@ fi
 echo "==> cargo test --workspace"
 cargo test --workspace "$@"
 
+# The README's first command is `cargo run --release -p trailhound -- demo`: the
+# package has two binaries, so `cargo run` must still pick the CLI (default-run).
+echo "==> cargo run -p trailhound resolves to the CLI"
+cargo run -q -p trailhound -- --help >/dev/null
+
 if [ -f template.yaml ] && [ -x scripts/check-template.sh ]; then
   echo "==> template checks"
   VENV="$VENV" scripts/check-template.sh
