@@ -225,11 +225,14 @@ fn gunzip(
     use flate2::{FlushDecompress, Status};
     out.clear();
     let limit = cap.saturating_add(1);
-    // The last member's trailer tells the size of a single-member payload.
+    // The last member's trailer tells the size of a single-member payload. It is the
+    // sender's word: deflate cannot expand more than about 1,032 to 1, so a larger
+    // claim is a lie and reserves no more than that.
     let hint = gz
         .len()
         .checked_sub(4)
-        .map_or(0, |i| le32(&gz[i..]) as usize);
+        .map_or(0, |i| le32(&gz[i..]) as usize)
+        .min(gz.len().saturating_mul(1032));
     out.reserve(hint.saturating_add(1).min(limit));
     while !gz.is_empty() {
         let mut body = &gz[gzip_header_len(gz)?..];
