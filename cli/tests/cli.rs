@@ -144,7 +144,10 @@ fn scan_all_prints_every_event_including_those_without_severity() {
         .lines()
         .filter(|l| l.contains("\"ct.threshold."))
         .count();
-    assert!(thresholds > 0, "the simulated brute force crosses a threshold");
+    assert!(
+        thresholds > 0,
+        "the simulated brute force crosses a threshold"
+    );
     assert_eq!(
         all.lines().count() - thresholds,
         labels.lines().count() - 1,
@@ -340,7 +343,10 @@ fn readme_documents_every_feature_rule_and_command() {
         "net.lateral_movement",
         "net.syn_flood",
     ] {
-        assert!(readme.contains(&format!("`{id}`")), "README lacks window rule {id}");
+        assert!(
+            readme.contains(&format!("`{id}`")),
+            "README lacks window rule {id}"
+        );
     }
     for r in trailhound_core::rules::rules() {
         assert!(

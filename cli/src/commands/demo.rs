@@ -120,12 +120,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
     let profiles = if a.no_profiles {
         None
     } else {
-        baselines(
-            None,
-            &train_files_list,
-            a.learning_days,
-            &limits,
-        )?
+        baselines(None, &train_files_list, a.learning_days, &limits)?
     };
     let policy = a.hygiene.policy()?;
     let (metrics, top, volume) = evaluate(

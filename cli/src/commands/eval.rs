@@ -176,7 +176,15 @@ pub fn evaluate(
         )?;
     }
     if !subs.is_empty() {
-        super::logs::scan_logs(&subs, model, &store, &alerts, &cfg, sources, &mut on_findings)?;
+        super::logs::scan_logs(
+            &subs,
+            model,
+            &store,
+            &alerts,
+            &cfg,
+            sources,
+            &mut on_findings,
+        )?;
     }
     // With one line per log event, a window's finding appears once per event: the
     // list of top findings keeps each finding once.

@@ -252,9 +252,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
         }
         Ok(())
     };
-    let mut t = scan_files(
-        &files, &model, &store, &alerts, &profiles, &cfg, &mut print,
-    )?;
+    let mut t = scan_files(&files, &model, &store, &alerts, &profiles, &cfg, &mut print)?;
     if let Some((client, objects)) = &s3_objects {
         let source =
             trailhound_aws::S3ObjectSource::new(client.clone(), cfg.limits.max_decompressed_bytes);
@@ -315,12 +313,20 @@ fn run_logs(a: &Args, paths: &[PathBuf]) -> Result<ExitCode> {
     let started = Instant::now();
     let stdout = std::io::stdout().lock();
     let mut printer = Printer::new(std::io::BufWriter::new(stdout), a.format);
-    let t = scan_logs(&files, &model, &store, &alerts, &cfg, &sources, |_, findings| {
-        for f in findings {
-            printer.print(f)?;
-        }
-        Ok(())
-    })?;
+    let t = scan_logs(
+        &files,
+        &model,
+        &store,
+        &alerts,
+        &cfg,
+        &sources,
+        |_, findings| {
+            for f in findings {
+                printer.print(f)?;
+            }
+            Ok(())
+        },
+    )?;
     printer.flush()?;
     eprintln!(
         "scanned {} files, {} payloads, {} log events ({} skipped), {} findings, {} files failed, in {:.2}s",

@@ -278,7 +278,10 @@ impl FilteredQueue {
                     .map(|a| {
                         a.iter()
                             .map(|(k, v)| {
-                                (k.clone(), v["Value"].as_str().unwrap_or_default().to_owned())
+                                (
+                                    k.clone(),
+                                    v["Value"].as_str().unwrap_or_default().to_owned(),
+                                )
                             })
                             .collect()
                     })

@@ -2,9 +2,9 @@
 //! → alert. Lambda handlers and the CLI differ only in the ports they pass in.
 
 pub use crate::alerting::{AlertPolicy, DeliveryError, DeliveryStats, deliver};
+use crate::baseline::{self, BaselineConfig};
 use crate::decode::Limits;
 use crate::finding::Finding;
-use crate::baseline::{self, BaselineConfig};
 use crate::ports::{
     AlertSink, FindingStore, ModelSource, NoProfiles, ObjectRef, ObjectSource, ObjectSummary,
     PortError, ProfileStore, Retry,
