@@ -17,10 +17,7 @@ use crate::error::port_error;
 use crate::retry::Backoff;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
-    ScalarAttributeType, TimeToLiveSpecification,
-};
+use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::HashMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 use trailhound_core::baseline::{Profile, ProfileUpdate};
@@ -32,7 +29,7 @@ pub const SORT_KEY: &str = "profile#cloudtrail";
 pub const DEFAULT_PROFILE_TTL_DAYS: u32 = 180;
 /// Largest profile written, in bytes of JSON (DynamoDB items are at most 400 KB).
 pub const MAX_PROFILE_BYTES: usize = 350_000;
-const TTL_ATTRIBUTE: &str = "expires_at";
+use crate::dynamo::TTL_ATTRIBUTE;
 
 /// Per-principal profiles in a DynamoDB table.
 #[derive(Debug, Clone)]
@@ -277,45 +274,5 @@ impl ProfileStore for DynamoProfileStore {
 /// Creates a profiles table (on-demand, `pk`/`sk` strings, TTL on `expires_at`),
 /// as `template.yaml` does, for emulators, tests and local demos.
 pub async fn create_profiles_table(client: &Client, table: &str) -> Result<(), PortError> {
-    let build = |e: aws_sdk_dynamodb::error::BuildError| {
-        PortError::non_retryable(format!("CreateTable {table}")).with_source(e)
-    };
-    let attr = |name: &str| {
-        AttributeDefinition::builder()
-            .attribute_name(name)
-            .attribute_type(ScalarAttributeType::S)
-            .build()
-            .map_err(build)
-    };
-    let key = |name: &str, kind: KeyType| {
-        KeySchemaElement::builder()
-            .attribute_name(name)
-            .key_type(kind)
-            .build()
-            .map_err(build)
-    };
-    client
-        .create_table()
-        .table_name(table)
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(attr("pk")?)
-        .attribute_definitions(attr("sk")?)
-        .key_schema(key("pk", KeyType::Hash)?)
-        .key_schema(key("sk", KeyType::Range)?)
-        .send()
-        .await
-        .map_err(|e| port_error(e, format_args!("CreateTable {table}")))?;
-    let ttl = TimeToLiveSpecification::builder()
-        .attribute_name(TTL_ATTRIBUTE)
-        .enabled(true)
-        .build()
-        .map_err(build)?;
-    client
-        .update_time_to_live()
-        .table_name(table)
-        .time_to_live_specification(ttl)
-        .send()
-        .await
-        .map_err(|e| port_error(e, format_args!("UpdateTimeToLive {table}")))?;
-    Ok(())
+    crate::dynamo::table::create_keyed_table(client, table, false).await
 }

@@ -12,7 +12,7 @@
 
 mod dedup;
 pub mod item;
-mod table;
+pub(crate) mod table;
 
 pub use dedup::DEDUP_SET_CAP;
 

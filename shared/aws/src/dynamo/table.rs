@@ -17,6 +17,17 @@ pub const TTL_ATTRIBUTE: &str = "expires_at";
 /// Creates the findings table (on-demand, with its GSI and TTL) and waits until
 /// it can be used.
 pub async fn create_table(client: &Client, table: &str) -> Result<(), PortError> {
+    create_keyed_table(client, table, true).await
+}
+
+/// Creates an on-demand table keyed by `pk`/`sk` strings with TTL on
+/// [`TTL_ATTRIBUTE`], with the `by-severity-time` GSI when `severity_index`, and
+/// waits until it can be used: the findings table and the profiles table.
+pub(crate) async fn create_keyed_table(
+    client: &Client,
+    table: &str,
+    severity_index: bool,
+) -> Result<(), PortError> {
     let build = |e: aws_sdk_dynamodb::error::BuildError| {
         PortError::non_retryable(format!("CreateTable {table}")).with_source(e)
     };
@@ -45,17 +56,21 @@ pub async fn create_table(client: &Client, table: &str) -> Result<(), PortError>
         )
         .build()
         .map_err(build)?;
-    client
+    let mut create = client
         .create_table()
         .table_name(table)
         .billing_mode(BillingMode::PayPerRequest)
         .attribute_definitions(attr("pk")?)
         .attribute_definitions(attr("sk")?)
-        .attribute_definitions(attr("gsi1pk")?)
-        .attribute_definitions(attr("gsi1sk")?)
         .key_schema(key("pk", KeyType::Hash)?)
-        .key_schema(key("sk", KeyType::Range)?)
-        .global_secondary_indexes(gsi)
+        .key_schema(key("sk", KeyType::Range)?);
+    if severity_index {
+        create = create
+            .attribute_definitions(attr("gsi1pk")?)
+            .attribute_definitions(attr("gsi1sk")?)
+            .global_secondary_indexes(gsi);
+    }
+    create
         .send()
         .await
         .map_err(|e| port_error(e, format_args!("CreateTable {table}")))?;
