@@ -18,6 +18,7 @@ pub mod score;
 pub mod severity;
 pub mod simulate;
 pub mod sources;
+pub mod text;
 pub mod timefmt;
 
 pub use finding::{Detection, Finding, Triage};
