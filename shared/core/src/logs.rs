@@ -18,7 +18,7 @@ use crate::features::vpcflow::FlowBatch;
 use crate::features::window::EventIds;
 use crate::finding::Finding;
 use crate::models::artifact::Model;
-use crate::pipeline::{DeliveryStats, PipelineConfig, deliver};
+use crate::pipeline::{Deadline, DeliveryStats, PipelineConfig, deliver};
 use crate::ports::{AlertSink, FindingStore, ModelSource, PortError, Retry};
 use crate::score::cloudtrail::Scorer;
 use crate::score::net::Scored;
@@ -80,7 +80,16 @@ pub enum LogsError {
         #[source]
         source: PortError,
     },
+    /// The [`Deadline`] passed before the payload was done: retry it with more time.
+    #[error("stopped the payload of log group {log_group} at the deadline")]
+    Deadline {
+        /// The payload's log group.
+        log_group: String,
+    },
 }
+
+/// Window findings are stored this many at a time, with a deadline check between.
+const WINDOW_CHUNK: usize = 512;
 
 impl LogsError {
     /// Whether Lambda should retry the invocation.
@@ -88,6 +97,7 @@ impl LogsError {
         match self {
             LogsError::BadPayload(_) => Retry::NonRetryable,
             LogsError::Port { source, .. } => source.retry,
+            LogsError::Deadline { .. } => Retry::Retryable,
         }
     }
 }
@@ -259,11 +269,29 @@ where
     F: FindingStore,
     A: AlertSink,
 {
+    run_payload_until(event_json, ports, cfg, Deadline::NEVER).await
+}
+
+/// Like [`run_payload`], giving up with [`LogsError::Deadline`] (retryable) once
+/// `deadline` passes; what was stored before the stop is a no-op on retry.
+pub async fn run_payload_until<C, V, W, F, A>(
+    event_json: &[u8],
+    ports: &LogsPorts<'_, C, V, W, F, A>,
+    cfg: &LogsConfig,
+    deadline: Deadline,
+) -> Result<LogsReport, LogsError>
+where
+    C: ModelSource,
+    V: ModelSource,
+    W: ModelSource,
+    F: FindingStore,
+    A: AlertSink,
+{
     let mut batch = LogsBatch::with_rules(cfg.pipeline.rules.clone());
     batch
         .add_event(event_json, &cfg.pipeline.limits, &cfg.sources)
         .map_err(LogsError::BadPayload)?;
-    run_batch(&batch, ports, cfg).await
+    run_batch_until(&batch, ports, cfg, deadline).await
 }
 
 /// Scores, stores and alerts a batch (one payload or many).
@@ -279,7 +307,28 @@ where
     F: FindingStore,
     A: AlertSink,
 {
+    run_batch_until(batch, ports, cfg, Deadline::NEVER).await
+}
+
+/// Like [`run_batch`], checking `deadline` before each source and between chunks
+/// of findings (never inside one, so a stop leaves nothing stored but unalerted).
+pub async fn run_batch_until<C, V, W, F, A>(
+    batch: &LogsBatch,
+    ports: &LogsPorts<'_, C, V, W, F, A>,
+    cfg: &LogsConfig,
+    deadline: Deadline,
+) -> Result<LogsReport, LogsError>
+where
+    C: ModelSource,
+    V: ModelSource,
+    W: ModelSource,
+    F: FindingStore,
+    A: AlertSink,
+{
     let group = batch.log_groups.join(",");
+    let stopped = || LogsError::Deadline {
+        log_group: group.clone(),
+    };
     let port_err = |stage: &'static str| {
         let group = group.clone();
         move |source: PortError| LogsError::Port {
@@ -309,6 +358,9 @@ where
         );
         let mut scorer = Scorer::new(&batch.cloudtrail, model.as_deref(), keep_all);
         while let Some(mut chunk) = scorer.next_chunk() {
+            if deadline.passed() {
+                return Err(stopped());
+            }
             deliver(
                 &mut chunk,
                 ports.findings,
@@ -328,6 +380,9 @@ where
         }
     }
     if !batch.vpcflow.events.is_empty() {
+        if deadline.passed() {
+            return Err(stopped());
+        }
         let model = ports
             .models
             .vpcflow
@@ -349,13 +404,20 @@ where
             &batch.vpcflow.ids,
             ports,
             cfg,
+            deadline,
             &mut stats,
             &mut report,
         )
         .await
-        .map_err(|e| port_err(e.stage)(e.source))?;
+        .map_err(|e| match e {
+            WindowStop::Delivery(e) => port_err(e.stage)(e.source),
+            WindowStop::Deadline => stopped(),
+        })?;
     }
     if !batch.access_log.events.is_empty() {
+        if deadline.passed() {
+            return Err(stopped());
+        }
         let model = ports
             .models
             .access_log
@@ -377,11 +439,15 @@ where
             &batch.access_log.ids,
             ports,
             cfg,
+            deadline,
             &mut stats,
             &mut report,
         )
         .await
-        .map_err(|e| port_err(e.stage)(e.source))?;
+        .map_err(|e| match e {
+            WindowStop::Delivery(e) => port_err(e.stage)(e.source),
+            WindowStop::Deadline => stopped(),
+        })?;
     }
     report.findings = stats.findings.clone();
     report.alerts = stats.alerts;
@@ -396,15 +462,22 @@ fn note_version(report: &mut LogsReport, source: &'static str, model: Option<&Ar
     );
 }
 
+/// Why [`finish_windows`] stopped.
+enum WindowStop {
+    Delivery(crate::pipeline::DeliveryError),
+    Deadline,
+}
+
 /// Delivers the window findings that reached a severity and fills the output.
 async fn finish_windows<C, V, W, F, A>(
     mut scored: Scored,
     ids: &EventIds,
     ports: &LogsPorts<'_, C, V, W, F, A>,
     cfg: &LogsConfig,
+    deadline: Deadline,
     stats: &mut DeliveryStats,
     report: &mut LogsReport,
-) -> Result<(), crate::pipeline::DeliveryError>
+) -> Result<(), WindowStop>
 where
     F: FindingStore,
     A: AlertSink,
@@ -417,14 +490,14 @@ where
             .filter(|f| f.severity.is_some())
             .collect()
     };
-    deliver(
-        &mut flagged,
-        ports.findings,
-        ports.alerts,
-        &cfg.pipeline,
-        stats,
-    )
-    .await?;
+    for part in flagged.chunks_mut(WINDOW_CHUNK) {
+        if deadline.passed() {
+            return Err(WindowStop::Deadline);
+        }
+        deliver(part, ports.findings, ports.alerts, &cfg.pipeline, stats)
+            .await
+            .map_err(WindowStop::Delivery)?;
+    }
     if cfg.pipeline.keep_all {
         // Carry the triage decided at delivery over to the per-event lines.
         let by_id: std::collections::HashMap<&str, &Finding> =

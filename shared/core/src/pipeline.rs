@@ -11,9 +11,51 @@ use crate::ports::{
 };
 use crate::score::cloudtrail::Scorer;
 use crate::severity::Severity;
+use crate::sources::cloudtrail::split::RecordSplitter;
 use crate::sources::cloudtrail::{self, CloudTrailError, CtBatch, KeyKind};
 use std::collections::BTreeMap;
-use std::time::Instant;
+use std::io::Read;
+use std::time::{Duration, Instant};
+
+/// The parse loop looks at the clock every this many records…
+const DEADLINE_EVERY_RECORDS: u64 = 64;
+/// …or after this many decompressed bytes, whichever comes first (a few huge
+/// records must not delay the check either).
+const DEADLINE_EVERY_BYTES: u64 = 1 << 20;
+
+/// When a run gives up on its object, so that a Lambda stops before its timeout and
+/// the rest of its batch completes. Checked before an object starts, between
+/// records while parsing, and between chunks of findings before they are stored;
+/// whatever was stored before the stop is stored again as a no-op on retry
+/// (deterministic finding ids, conditional writes).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Deadline(Option<Instant>);
+
+impl Deadline {
+    /// No deadline: run to completion (the CLI).
+    pub const NEVER: Self = Self(None);
+
+    /// Give up once `at` has passed.
+    pub fn at(at: Instant) -> Self {
+        Self(Some(at))
+    }
+
+    /// Give up `after` from now.
+    pub fn after(after: Duration) -> Self {
+        Self(Instant::now().checked_add(after))
+    }
+
+    /// Whether the deadline has passed.
+    pub fn passed(&self) -> bool {
+        self.0.is_some_and(|at| Instant::now() >= at)
+    }
+
+    /// Time left, or `None` without a deadline.
+    pub fn remaining(&self) -> Option<Duration> {
+        self.0
+            .map(|at| at.saturating_duration_since(Instant::now()))
+    }
+}
 
 /// Settings of a pipeline run, built once per binary from its configuration.
 #[derive(Debug, Clone)]
@@ -97,6 +139,14 @@ pub enum PipelineError {
         #[source]
         source: PortError,
     },
+    /// The [`Deadline`] passed before the object was done: retry it with more time.
+    #[error("stopped {object} at the deadline after {records} records")]
+    Deadline {
+        /// The object.
+        object: ObjectRef,
+        /// Records read before the stop.
+        records: u64,
+    },
 }
 
 impl PipelineError {
@@ -105,6 +155,7 @@ impl PipelineError {
         match self {
             PipelineError::BadObject { .. } => Retry::NonRetryable,
             PipelineError::Port { source, .. } => source.retry,
+            PipelineError::Deadline { .. } => Retry::Retryable,
         }
     }
 }
@@ -124,8 +175,26 @@ where
     A: AlertSink,
     P: ProfileStore,
 {
+    run_object_until(object, ports, cfg, Deadline::NEVER).await
+}
+
+/// Like [`run_object`], giving up with [`PipelineError::Deadline`] (retryable) once
+/// `deadline` passes: the Lambdas pass their timeout less a safety margin.
+pub async fn run_object_until<O, M, F, A, P>(
+    object: &ObjectRef,
+    ports: &Ports<'_, O, M, F, A, P>,
+    cfg: &PipelineConfig,
+    deadline: Deadline,
+) -> Result<Report, PipelineError>
+where
+    O: ObjectSource,
+    M: ModelSource,
+    F: FindingStore,
+    A: AlertSink,
+    P: ProfileStore,
+{
     let mut collected = Vec::new();
-    let mut report = run_object_with(object, ports, cfg, |chunk| {
+    let mut report = run(object, ports, cfg, deadline, |chunk| {
         collected.extend_from_slice(chunk)
     })
     .await?;
@@ -140,6 +209,23 @@ pub async fn run_object_with<O, M, F, A, P>(
     object: &ObjectRef,
     ports: &Ports<'_, O, M, F, A, P>,
     cfg: &PipelineConfig,
+    each: impl FnMut(&[Finding]),
+) -> Result<Report, PipelineError>
+where
+    O: ObjectSource,
+    M: ModelSource,
+    F: FindingStore,
+    A: AlertSink,
+    P: ProfileStore,
+{
+    run(object, ports, cfg, Deadline::NEVER, each).await
+}
+
+async fn run<O, M, F, A, P>(
+    object: &ObjectRef,
+    ports: &Ports<'_, O, M, F, A, P>,
+    cfg: &PipelineConfig,
+    deadline: Deadline,
     mut each: impl FnMut(&[Finding]),
 ) -> Result<Report, PipelineError>
 where
@@ -150,6 +236,10 @@ where
     P: ProfileStore,
 {
     let started = Instant::now();
+    let stopped = |records: u64| PipelineError::Deadline {
+        object: object.clone(),
+        records,
+    };
     let port_err = |stage: &'static str| {
         move |source: PortError| PipelineError::Port {
             object: object.clone(),
@@ -162,18 +252,26 @@ where
         KeyKind::Digest => return Ok(skipped_report(object, "CloudTrail digest file")),
         KeyKind::Other => return Ok(skipped_report(object, "not a CloudTrail log file")),
     }
+    if deadline.passed() {
+        return Err(stopped(0));
+    }
     let model = ports.models.current().await.map_err(port_err("model"))?;
     let body = ports
         .objects
         .fetch(object)
         .await
         .map_err(port_err("fetch"))?;
-    let batch = CtBatch::read_with(body, &cfg.limits, cfg.rules.clone()).map_err(|source| {
-        PipelineError::BadObject {
-            object: object.clone(),
-            source,
+    let batch = match read_batch(body, cfg, deadline) {
+        Ok(batch) => batch,
+        Err(Stop::Bad(source)) => {
+            return Err(PipelineError::BadObject {
+                object: object.clone(),
+                source,
+            });
         }
-    })?;
+        Err(Stop::Deadline(records)) => return Err(stopped(records)),
+    };
+    let records = batch.events.len() as u64 + batch.skipped;
 
     // One read of the batch's principals' profiles before scoring.
     let profiles = if ports.profiles.enabled() {
@@ -194,6 +292,11 @@ where
     }
     let mut delivery = DeliveryStats::default();
     while let Some(mut chunk) = scorer.next_chunk() {
+        // Between chunks, never inside one: a chunk's findings are stored and
+        // alerted together, so a stop leaves nothing stored but unalerted.
+        if deadline.passed() {
+            return Err(stopped(records));
+        }
         deliver(&mut chunk, ports.findings, ports.alerts, cfg, &mut delivery)
             .await
             .map_err(|e| port_err(e.stage)(e.source))?;
@@ -215,7 +318,7 @@ where
     let summary = ObjectSummary {
         object: object.clone(),
         source: cloudtrail::SOURCE.to_owned(),
-        records: batch.events.len() as u64 + batch.skipped,
+        records,
         skipped: batch.skipped,
         findings: delivery.findings,
         alerts: delivery.alerts,
@@ -236,6 +339,41 @@ where
         findings: Vec::new(),
         skipped: None,
     })
+}
+
+/// Why [`read_batch`] stopped.
+enum Stop {
+    /// The file is bad.
+    Bad(CloudTrailError),
+    /// The deadline passed after this many records.
+    Deadline(u64),
+}
+
+/// [`CtBatch::read_with`] with a deadline check every [`DEADLINE_EVERY_RECORDS`]
+/// records or [`DEADLINE_EVERY_BYTES`] bytes, so that an object that would take
+/// minutes to parse is abandoned in time.
+fn read_batch(body: impl Read, cfg: &PipelineConfig, deadline: Deadline) -> Result<CtBatch, Stop> {
+    let mut batch = CtBatch::with_rules(cfg.rules.clone());
+    let reader = crate::decode::open(body, cfg.limits.max_decompressed_bytes)
+        .map_err(|e| Stop::Bad(e.into()))?;
+    let mut split = RecordSplitter::new(reader, cfg.limits.max_record_bytes);
+    let (mut records, mut checked_at) = (0u64, 0u64);
+    while let Some(raw) = split.next_record().map_err(|e| Stop::Bad(e.into()))? {
+        if batch.push_json(raw).is_err() {
+            batch.skipped += 1;
+        }
+        records += 1;
+        if records % DEADLINE_EVERY_RECORDS == 0
+            || split.bytes_read() - checked_at >= DEADLINE_EVERY_BYTES
+        {
+            checked_at = split.bytes_read();
+            if deadline.passed() {
+                return Err(Stop::Deadline(records));
+            }
+        }
+    }
+    batch.bytes = split.bytes_read();
+    Ok(batch)
 }
 
 fn skipped_report(object: &ObjectRef, why: &'static str) -> Report {
