@@ -12,6 +12,7 @@ pub mod model;
 pub mod profiles;
 pub mod retry;
 pub mod s3;
+pub mod signing;
 pub mod sns;
 #[cfg(feature = "test-util")]
 pub mod testing;
