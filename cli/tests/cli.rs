@@ -311,27 +311,39 @@ fn simulate_is_deterministic_for_a_seed() {
     let _ = &data().train;
 }
 
+/// A file of the repository, for the tests that check the docs.
+fn doc(path: &str) -> String {
+    let full = format!("{}/../{path}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&full).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
 #[test]
-fn readme_documents_every_feature_rule_and_command() {
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"))
-        .expect("README.md");
+fn docs_document_every_feature_rule_and_command() {
+    let cloudtrail = doc("docs/sources/cloudtrail.md");
     for f in trailhound_core::features::cloudtrail::FEATURES {
         assert!(
-            readme.contains(&format!("`{}`", f.name)),
-            "README lacks feature {}",
+            cloudtrail.contains(&format!("`{}`", f.name)),
+            "docs/sources/cloudtrail.md lacks feature {}",
             f.name
         );
     }
-    for f in trailhound_core::features::vpcflow::FEATURES
-        .iter()
-        .chain(trailhound_core::features::access_log::FEATURES)
-    {
+    let vpcflow = doc("docs/sources/vpcflow.md");
+    for f in trailhound_core::features::vpcflow::FEATURES {
         assert!(
-            readme.contains(&format!("`{}`", f.name)),
-            "README lacks window feature {}",
+            vpcflow.contains(&format!("`{}`", f.name)),
+            "docs/sources/vpcflow.md lacks window feature {}",
             f.name
         );
     }
+    let access_log = doc("docs/sources/access-log.md");
+    for f in trailhound_core::features::access_log::FEATURES {
+        assert!(
+            access_log.contains(&format!("`{}`", f.name)),
+            "docs/sources/access-log.md lacks window feature {}",
+            f.name
+        );
+    }
+    let detections = doc("docs/detections.md");
     for id in [
         "web.brute_force",
         "web.content_scan",
@@ -344,17 +356,19 @@ fn readme_documents_every_feature_rule_and_command() {
         "net.syn_flood",
     ] {
         assert!(
-            readme.contains(&format!("`{id}`")),
-            "README lacks window rule {id}"
+            detections.contains(&format!("`{id}`")),
+            "docs/detections.md lacks window rule {id}"
         );
     }
     for r in trailhound_core::rules::rules() {
         assert!(
-            readme.contains(&format!("`{}`", r.id)),
-            "README lacks rule {}",
+            detections.contains(&format!("`{}`", r.id)),
+            "docs/detections.md lacks rule {}",
             r.id
         );
     }
+    let readme = doc("README.md");
+    let cli = doc("docs/cli.md");
     for cmd in [
         "simulate",
         "train",
@@ -368,11 +382,16 @@ fn readme_documents_every_feature_rule_and_command() {
             readme.contains(&format!("trailhound {cmd}")),
             "README lacks `trailhound {cmd}`"
         );
+        assert!(
+            cli.contains(&format!("## `trailhound {cmd}"))
+                || cli.contains(&format!("and `trailhound {cmd}`")),
+            "docs/cli.md has no section for `trailhound {cmd}`"
+        );
     }
     for key in FINDING_KEYS.iter().chain(&OPTIONAL_FINDING_KEYS) {
         assert!(
-            readme.contains(&format!("`{key}`")),
-            "README lacks output field {key}"
+            cli.contains(&format!("`{key}`")),
+            "docs/cli.md lacks output field {key}"
         );
     }
 }

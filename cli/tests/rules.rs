@@ -222,36 +222,49 @@ fn scan_with_rules_reports_sigma_hits_and_thresholds() {
 }
 
 #[test]
-fn readme_documents_the_rules_commands_options_and_every_rule() {
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"))
-        .expect("README.md");
+fn docs_document_the_rules_commands_options_and_every_rule() {
+    let read = |path: &str| {
+        std::fs::read_to_string(format!("{}/../{path}", env!("CARGO_MANIFEST_DIR")))
+            .unwrap_or_else(|e| panic!("{path}: {e}"))
+    };
+    let cli = read("docs/cli.md");
     for needle in [
         "trailhound rules list",
+        "trailhound rules test",
+        "`--rules DIR`",
+    ] {
+        assert!(cli.contains(needle), "docs/cli.md lacks {needle}");
+    }
+    let detections = read("docs/detections.md");
+    for needle in [
         "trailhound rules test",
         "`--rules DIR`",
         "`RULES_DIR`",
         "tests/<stem>/match/",
         "### Sigma support",
     ] {
-        assert!(readme.contains(needle), "README lacks {needle}");
+        assert!(
+            detections.contains(needle),
+            "docs/detections.md lacks {needle}"
+        );
     }
     let (set, errors) = trailhound_core::rules::sigma::RuleSet::builtin();
     assert!(errors.is_empty());
     for r in set.rules() {
         assert!(
-            readme.contains(&format!("`{}`", r.id)),
-            "README lacks threshold rule {}",
+            detections.contains(&format!("`{}`", r.id)),
+            "docs/detections.md lacks threshold rule {}",
             r.id
         );
     }
     for r in trailhound_core::rules::rules() {
-        let row = readme
+        let row = detections
             .lines()
             .find(|l| l.starts_with(&format!("| `{}` |", r.id)))
-            .unwrap_or_else(|| panic!("README has no table row for {}", r.id));
+            .unwrap_or_else(|| panic!("docs/detections.md has no table row for {}", r.id));
         assert!(
             row.contains(r.technique) && row.contains(r.attack_version),
-            "README row of {} lacks its technique or ATT&CK version: {row}",
+            "docs/detections.md row of {} lacks its technique or ATT&CK version: {row}",
             r.id
         );
     }

@@ -124,16 +124,19 @@ fn a_scenario_of_another_source_is_a_usage_error() {
 }
 
 #[test]
-fn readme_lists_every_network_scenario() {
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"))
-        .expect("README.md");
+fn docs_list_every_network_scenario() {
+    let read = |path: &str| {
+        std::fs::read_to_string(format!("{}/../{path}", env!("CARGO_MANIFEST_DIR")))
+            .unwrap_or_else(|e| panic!("{path}: {e}"))
+    };
+    let simulator = read("docs/simulator.md");
     for source in [NetSource::VpcFlow, NetSource::AccessLog] {
         for s in NetScenario::all(source) {
             assert!(
-                readme.contains(&format!("| `{}` | {} |", s.name(), source)),
-                "README's scenario table lacks {s} ({source})"
+                simulator.contains(&format!("| `{}` | {} |", s.name(), source)),
+                "docs/simulator.md's scenario table lacks {s} ({source})"
             );
         }
     }
-    assert!(readme.contains("--source cloudtrail|vpcflow|access-log"));
+    assert!(read("docs/cli.md").contains("--source cloudtrail|vpcflow|access-log"));
 }
