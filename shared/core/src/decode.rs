@@ -1,18 +1,33 @@
-//! Decoding of log objects: gzip or plain, always behind a cap on decompressed
-//! size, so a small object that inflates to gigabytes fails cleanly instead of
-//! exhausting a 128 MB Lambda.
+//! Decoding of log objects and payloads: gzip or plain, always behind a cap on
+//! decompressed size, so a small object that inflates to gigabytes fails cleanly
+//! instead of exhausting the Lambda. Objects are streamed ([`open`]); payloads held
+//! whole (CloudWatch Logs subscription data, [`read_all`]) go through the one
+//! in-memory gunzip, [`gunzip_into`], whose buffer grows with what was produced.
 
 use flate2::read::MultiGzDecoder;
 use std::io::{self, BufRead, BufReader, Read};
 
-/// Default cap on decompressed bytes per object (512 MiB).
+/// Default cap on decompressed bytes per object (512 MiB). Objects are streamed,
+/// record by record, so this bounds work, not memory.
 pub const DEFAULT_MAX_DECOMPRESSED_BYTES: u64 = 512 * 1024 * 1024;
+
+/// Default cap on the decompressed size of one CloudWatch Logs subscription payload
+/// (16 MiB). A payload is held in memory whole, so this bounds memory. Why 16 MiB:
+/// the Lambda event is at most 1 MB (asynchronous invocation limit), so at most
+/// about 750 KB of gzip; log events come from `PutLogEvents` batches of at most
+/// 1,048,576 bytes of messages and 10,000 events, which the subscription JSON
+/// (ids, timestamps, escaping) makes at most a few MB; and log text rarely
+/// compresses better than 20 to 1 (750 KB × 20 ≈ 15 MB). A gzip bomb stops here
+/// instead of at the object cap.
+pub const DEFAULT_MAX_PAYLOAD_BYTES: u64 = 16 * 1024 * 1024;
 
 /// Decoding limits, set once per binary from its configuration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
-    /// Largest decompressed size of one object or payload.
+    /// Largest decompressed size of one object (CloudTrail file, local file).
     pub max_decompressed_bytes: u64,
+    /// Largest decompressed size of one CloudWatch Logs subscription payload.
+    pub max_payload_bytes: u64,
     /// Largest single record (CloudTrail records are at most a few hundred KB).
     pub max_record_bytes: usize,
 }
@@ -21,6 +36,7 @@ impl Default for Limits {
     fn default() -> Self {
         Self {
             max_decompressed_bytes: DEFAULT_MAX_DECOMPRESSED_BYTES,
+            max_payload_bytes: DEFAULT_MAX_PAYLOAD_BYTES,
             max_record_bytes: 8 * 1024 * 1024,
         }
     }
@@ -111,13 +127,148 @@ pub fn open<'a, R: Read + 'a>(body: R, cap: u64) -> Result<Box<dyn Read + 'a>, D
     }
 }
 
-/// Reads a whole (small) payload through [`open`] into memory.
+/// Reads a whole (small) payload into memory: gunzipped by [`gunzip_into`] when
+/// it starts with the gzip magic, copied otherwise; at most `cap` bytes either way.
 pub fn read_all(body: &[u8], cap: u64) -> Result<Vec<u8>, DecodeError> {
+    let cap = usize::try_from(cap).unwrap_or(usize::MAX);
     let mut out = Vec::new();
-    open(body, cap)?
-        .read_to_end(&mut out)
-        .map_err(DecodeError::from_io)?;
+    if body.starts_with(&[0x1f, 0x8b]) {
+        gunzip_into(&mut flate2::Decompress::new(false), body, cap, &mut out)?;
+    } else if body.len() > cap {
+        return Err(too_large(cap));
+    } else {
+        out.extend_from_slice(body);
+    }
     Ok(out)
+}
+
+fn too_large(cap: usize) -> DecodeError {
+    DecodeError::TooLarge {
+        cap: u64::try_from(cap).unwrap_or(u64::MAX),
+    }
+}
+
+fn bad_gzip(kind: io::ErrorKind, what: &'static str) -> DecodeError {
+    DecodeError::Io(io::Error::new(kind, what))
+}
+
+/// Length of the gzip member header at the start of `gz` (RFC 1952, section 2.3).
+fn gzip_header_len(gz: &[u8]) -> Result<usize, DecodeError> {
+    const FHCRC: u8 = 2;
+    const FEXTRA: u8 = 4;
+    const FNAME: u8 = 8;
+    const FCOMMENT: u8 = 16;
+    let bad = |what| bad_gzip(io::ErrorKind::InvalidData, what);
+    let (Some(&[0x1f, 0x8b, method, flags]), true) = (gz.get(..4), gz.len() >= 10) else {
+        return Err(bad("missing gzip magic bytes"));
+    };
+    if method != 8 || flags & 0xe0 != 0 {
+        return Err(bad("unsupported gzip header"));
+    }
+    let mut at = 10usize;
+    if flags & FEXTRA != 0 {
+        let n = gz
+            .get(at..at + 2)
+            .map(|b| usize::from(u16::from_le_bytes([b[0], b[1]])))
+            .ok_or_else(|| bad("gzip header cut short"))?;
+        at += 2 + n;
+    }
+    for flag in [FNAME, FCOMMENT] {
+        if flags & flag != 0 {
+            let end = gz
+                .get(at..)
+                .and_then(|rest| rest.iter().position(|&b| b == 0))
+                .ok_or_else(|| bad("gzip header cut short"))?;
+            at += end + 1;
+        }
+    }
+    if flags & FHCRC != 0 {
+        at += 2;
+    }
+    if at > gz.len() {
+        return Err(bad("gzip header cut short"));
+    }
+    Ok(at)
+}
+
+fn le32(b: &[u8]) -> u32 {
+    u32::from_le_bytes([b[0], b[1], b[2], b[3]])
+}
+
+/// Inflates every gzip member of `gz` (concatenated members read as one stream)
+/// into `out` (cleared first), checking each member's CRC and length; more than
+/// `cap` bytes is [`DecodeError::TooLarge`], a bad stream [`DecodeError::Io`].
+/// `inflate` is reset per member, so one can serve many payloads.
+///
+/// Memory: `out` grows with what was actually produced, never to the cap up
+/// front. Its capacity stays at most the largest of 2 × the bytes produced,
+/// 8 × the compressed size and 16 KiB, and at most `cap` + 1: a payload refused at
+/// the cap has cost at most the cap, one that inflates to `n` bytes at most 2 × `n`.
+pub fn gunzip_into(
+    inflate: &mut flate2::Decompress,
+    mut gz: &[u8],
+    cap: usize,
+    out: &mut Vec<u8>,
+) -> Result<(), DecodeError> {
+    use flate2::{FlushDecompress, Status};
+    out.clear();
+    let limit = cap.saturating_add(1);
+    // The last member's trailer tells the size of a single-member payload. It is the
+    // sender's word: trust it only up to a ratio that ordinary logs reach.
+    let hint = gz
+        .len()
+        .checked_sub(4)
+        .map_or(0, |i| le32(&gz[i..]) as usize)
+        .min(gz.len().saturating_mul(8));
+    if out.capacity() < hint {
+        out.reserve_exact(hint.saturating_add(1).min(limit));
+    }
+    while !gz.is_empty() {
+        let mut body = &gz[gzip_header_len(gz)?..];
+        inflate.reset(false);
+        let start = out.len();
+        loop {
+            if out.len() >= out.capacity() {
+                let grow = out.len().max(16 * 1024).min(limit - out.len());
+                out.reserve_exact(grow);
+            }
+            let (in_before, out_before) = (inflate.total_in(), out.len());
+            let status = inflate
+                .decompress_vec(body, out, FlushDecompress::None)
+                .map_err(|e| DecodeError::Io(io::Error::new(io::ErrorKind::InvalidData, e)))?;
+            let used = usize::try_from(inflate.total_in() - in_before).unwrap_or(usize::MAX);
+            body = body.get(used..).unwrap_or_default();
+            if out.len() > cap {
+                return Err(too_large(cap));
+            }
+            match status {
+                Status::StreamEnd => break,
+                _ if used == 0 && out.len() == out_before && out.len() < out.capacity() => {
+                    return Err(bad_gzip(
+                        io::ErrorKind::UnexpectedEof,
+                        "gzip stream cut short",
+                    ));
+                }
+                _ => {}
+            }
+        }
+        let Some(trailer) = body.get(..8) else {
+            return Err(bad_gzip(
+                io::ErrorKind::UnexpectedEof,
+                "gzip trailer cut short",
+            ));
+        };
+        let mut crc = flate2::Crc::new();
+        crc.update(&out[start..]);
+        if crc.sum() != le32(trailer) || crc.amount() != le32(&trailer[4..]) {
+            return Err(bad_gzip(
+                io::ErrorKind::InvalidData,
+                "gzip checksum or length mismatch",
+            ));
+        }
+        gz = &body[8..];
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -163,6 +314,39 @@ mod tests {
         bad[n / 2] ^= 0xff;
         bad.truncate(n - 4);
         assert!(matches!(read_all(&bad, 1 << 20), Err(DecodeError::Io(_))));
+    }
+
+    /// Regression: a payload claiming (in its gzip trailer) to inflate to 4 GiB
+    /// reserved up to the cap before inflating anything, and a bomb refused at the
+    /// cap had doubled its buffer up to it. Capacity now follows what was produced.
+    #[test]
+    fn the_output_grows_with_what_was_produced_not_with_the_cap() {
+        let cap = 64 << 20;
+        // A lying size claim on a small payload reserves nothing near the cap.
+        let mut liar = gzip(&[b'x'; 1000]);
+        let n = liar.len();
+        liar[n - 4..].copy_from_slice(&u32::MAX.to_le_bytes());
+        let mut out = Vec::new();
+        let mut inflate = flate2::Decompress::new(false);
+        assert!(gunzip_into(&mut inflate, &liar, cap, &mut out).is_err());
+        assert!(out.capacity() <= (8 * n).max(32 << 10), "{}", out.capacity());
+        // A bomb refused at the cap holds at most the cap.
+        let bomb = gzip(&vec![0u8; 80 << 20]);
+        assert!(matches!(
+            gunzip_into(&mut inflate, &bomb, cap, &mut out),
+            Err(DecodeError::TooLarge { .. })
+        ));
+        assert!(out.capacity() <= cap + 1, "{}", out.capacity());
+        // A valid payload of n bytes holds at most 2n (plus the small floor).
+        for size in [1usize, 100_000, 3 << 20] {
+            let data: Vec<u8> = (0..size).map(|i| (i * 7 % 251) as u8).collect();
+            let gz = gzip(&data);
+            let mut out = Vec::new();
+            gunzip_into(&mut inflate, &gz, cap, &mut out).unwrap();
+            assert_eq!(out, data);
+            let bound = (2 * size).max(8 * gz.len()).max(16 << 10) + 1;
+            assert!(out.capacity() <= bound, "{size}: {} > {bound}", out.capacity());
+        }
     }
 
     #[test]

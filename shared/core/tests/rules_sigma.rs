@@ -206,3 +206,101 @@ fn threshold_state_carries_over_between_objects_of_one_rule_set() {
             .any(|f| f.primary_detection() == "ct.threshold.console_brute_force_ip")
     );
 }
+
+/// A detection rule whose condition is `condition`.
+fn rule_with_condition(condition: &str) -> String {
+    format!(
+        "title: deep\nlogsource: {{product: aws, service: cloudtrail}}\ndetection:\n  selection:\n    eventName: StopLogging\n  condition: {condition}\n"
+    )
+}
+
+/// Regression: a condition of 15,000 parentheses overflowed the stack and aborted
+/// the process (3,000 on a 1 MB stack). 100,000 on a 256 KB stack now only skip
+/// the file, with an error naming it.
+#[test]
+fn a_deeply_nested_condition_skips_its_file_instead_of_overflowing_the_stack() {
+    let n = 100_000;
+    let deep = rule_with_condition(&format!(
+        "{}selection{}",
+        "(".repeat(n),
+        ")".repeat(n)
+    ));
+    let nots = rule_with_condition(&format!("{}selection", "not ".repeat(n)));
+    let fine = rule_with_condition("((selection))");
+    let (len, errors) = std::thread::Builder::new()
+        .stack_size(256 << 10)
+        .spawn(move || {
+            let (set, errors) = RuleSet::from_yaml_strs(&[
+                ("deep.yml", &deep),
+                ("nots.yml", &nots),
+                ("fine.yml", &fine),
+            ]);
+            (set.len(), errors)
+        })
+        .unwrap()
+        .join()
+        .expect("no stack overflow");
+    assert_eq!(len, 1, "the shallow rule loads: {errors:?}");
+    let files: Vec<&str> = errors.iter().map(|e| e.file.as_str()).collect();
+    assert_eq!(files, ["deep.yml", "nots.yml"]);
+    for e in &errors {
+        assert!(e.to_string().contains("deeper than 32 levels"), "{e}");
+    }
+}
+
+/// Regression: 100,000 `[` in a YAML file took 28 s to parse (quadratic in
+/// depth), and aliases of aliases expand without bound. Each is refused by a
+/// linear pre-scan with an error naming the file; the parser never sees it.
+#[test]
+fn hostile_yaml_rule_files_are_refused_before_parsing() {
+    let mut block = String::from("title: deep\ndetection:\n");
+    for i in 1..100 {
+        block.push_str(&format!("{}k{i}:\n", " ".repeat(2 * i)));
+    }
+    let mut bomb = String::from("title: lol\nl0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+    for i in 1..9 {
+        let refs = vec![format!("*l{}", i - 1); 9].join(", ");
+        bomb.push_str(&format!("l{i}: &l{i} [{refs}]\n"));
+    }
+    bomb.push_str("detection:\n  selection:\n    eventName: *l8\n  condition: selection\n");
+    let big = format!(
+        "{}\n{}",
+        rule_with_condition("selection"),
+        "# padding\n".repeat(120_000)
+    );
+    let cases = [
+        ("flow.yml", format!("title: [{}", "[".repeat(100_000)), "nests deeper than 64"),
+        ("map.yml", format!("title: {}", "{".repeat(100_000)), "nests deeper than 64"),
+        ("compact.yml", format!("title: x\ntags:\n{}", "- ".repeat(100_000)), "nests deeper than 64"),
+        ("block.yml", block, "nests deeper than 64"),
+        ("bomb.yml", bomb, "aliases"),
+        ("big.yml", big, "more than the 1048576 accepted"),
+    ];
+    let texts: Vec<(&str, &str)> = cases.iter().map(|(n, t, _)| (*n, t.as_str())).collect();
+    let (set, errors) = RuleSet::from_yaml_strs(&texts);
+    assert!(set.is_empty());
+    assert_eq!(errors.len(), cases.len(), "{errors:?}");
+    for ((name, _, want), e) in cases.iter().zip(&errors) {
+        assert_eq!(e.file, *name);
+        assert!(e.reason.starts_with("refused before parsing"), "{e}");
+        assert!(e.reason.contains(want), "{e}");
+    }
+}
+
+/// A rule file larger than the cap is refused without reading it whole.
+#[test]
+fn an_oversized_rule_file_on_disk_is_a_load_error() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("ok.yml"),
+        rule_with_condition("selection"),
+    )
+    .unwrap();
+    let huge = format!("{}{}", rule_with_condition("selection"), "#".repeat(3 << 20));
+    std::fs::write(dir.path().join("huge.yml"), huge).unwrap();
+    let (set, errors) = RuleSet::load_dir(dir.path());
+    assert_eq!(set.len(), 1);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(errors[0].file.ends_with("huge.yml"), "{}", errors[0]);
+    assert!(errors[0].reason.contains("larger than"), "{}", errors[0]);
+}

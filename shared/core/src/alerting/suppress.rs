@@ -14,6 +14,7 @@
 //! ```
 
 use crate::finding::Finding;
+use crate::rules::sigma::yaml::{self, YamlLimitError};
 use crate::timefmt;
 use serde::Deserialize;
 
@@ -28,6 +29,16 @@ pub enum SuppressionError {
         /// The parser's error, with line and column.
         #[source]
         source: serde_norway::Error,
+    },
+    /// The document is too large, nested too deep or uses aliases (checked before
+    /// parsing; see [`crate::rules::sigma::yaml`]).
+    #[error("{origin}: refused before parsing: {source}")]
+    Limits {
+        /// Where the document came from.
+        origin: String,
+        /// The limit passed.
+        #[source]
+        source: YamlLimitError,
     },
     /// One entry is invalid.
     #[error("{origin}: suppression entry {index} ({what}): {problem}")]
@@ -121,6 +132,10 @@ impl Suppressions {
                 suppressions: Vec::new(),
             }
         } else {
+            yaml::check(text).map_err(|source| SuppressionError::Limits {
+                origin: origin.to_owned(),
+                source,
+            })?;
             serde_norway::from_str(text).map_err(|source| SuppressionError::Syntax {
                 origin: origin.to_owned(),
                 source,
@@ -427,6 +442,36 @@ suppressions:
             "2024-06-01T10:00:00Z",
         );
         assert!(s.matching(&ci).is_some());
+    }
+
+    /// Regression: 100,000 `[` took 28 s in the YAML parser (quadratic in depth),
+    /// and aliases of aliases expand without bound; both are refused before parsing.
+    #[test]
+    fn hostile_documents_are_refused_quickly_before_parsing() {
+        let mut block = String::from("suppressions:\n");
+        for i in 1..200 {
+            block.push_str(&format!("{}- \n", " ".repeat(2 * i)));
+        }
+        let mut bomb = String::from("a: &a \"lol\"\n");
+        for i in 1..10 {
+            bomb.push_str(&format!("{}: &{} [{}]\n", i, i, vec![format!("*{}", i - 1); 10].join(", ")));
+        }
+        bomb = bomb.replace("*0", "*a");
+        let cases = [
+            ("flow", format!("suppressions: {}", "[".repeat(100_000)), "nests deeper"),
+            ("map", format!("suppressions: {}", "{".repeat(100_000)), "nests deeper"),
+            ("block", block, "nests deeper"),
+            ("alias bomb", bomb, "aliases"),
+            ("size", format!("# {}\n", "x".repeat(2 << 20)), "bytes"),
+        ];
+        for (name, text, want) in cases {
+            let err = Suppressions::from_yaml(&text, "hostile.yaml", NOW)
+                .expect_err(name)
+                .to_string();
+            assert!(err.starts_with("hostile.yaml: refused before parsing"), "{name}: {err}");
+            // Refused by the linear pre-scan: the parser never sees the text.
+            assert!(err.contains(want), "{name}: {err}");
+        }
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! CloudWatch Logs subscription payloads, as a Lambda subscription filter delivers
 //! them: `{"awslogs":{"data":"<base64(gzip(JSON))>"}}`. The data is decoded and
-//! gunzipped behind the cap of [`Limits`], then parsed with borrowed strings
+//! gunzipped behind the payload cap of [`Limits`] (by the one in-memory gunzip,
+//! [`decode::gunzip_into`]), then parsed with borrowed strings
 //! into a [`Subscription`]: owner, log group and stream, and the log events.
 //!
 //! Which parser a log group needs is configuration: a [`SourceMap`] of glob patterns
@@ -15,7 +16,7 @@ use base64::Engine as _;
 use serde::Deserialize;
 use std::borrow::Cow;
 
-use crate::decode::Limits;
+use crate::decode::{self, DecodeError, Limits};
 
 /// Why a subscription event could not be decoded. Messages describe the problem and
 /// where it is, never the content of the logs.
@@ -103,7 +104,7 @@ const BASE64: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::n
 );
 
 /// Decodes a Lambda subscription event (`{"awslogs":{"data":"…"}}`, other keys
-/// ignored): base64, then gunzip capped at `limits.max_decompressed_bytes`.
+/// ignored): base64, then gunzip capped at `limits.max_payload_bytes`.
 pub fn decode_lambda_event(event_json: &[u8], limits: &Limits) -> Result<Payload, CwlError> {
     let mut payload = Payload::default();
     Decoder::default().decode_event(event_json, limits, &mut payload)?;
@@ -139,48 +140,6 @@ fn bad_gzip(what: &'static str) -> CwlError {
     CwlError::Gzip(std::io::Error::new(std::io::ErrorKind::InvalidData, what))
 }
 
-/// Length of the gzip member header at the start of `gz` (RFC 1952, section 2.3).
-fn gzip_header_len(gz: &[u8]) -> Result<usize, CwlError> {
-    const FHCRC: u8 = 2;
-    const FEXTRA: u8 = 4;
-    const FNAME: u8 = 8;
-    const FCOMMENT: u8 = 16;
-    let (Some(&[0x1f, 0x8b, method, flags]), true) = (gz.get(..4), gz.len() >= 10) else {
-        return Err(bad_gzip("missing gzip magic bytes"));
-    };
-    if method != 8 || flags & 0xe0 != 0 {
-        return Err(bad_gzip("unsupported gzip header"));
-    }
-    let mut at = 10usize;
-    if flags & FEXTRA != 0 {
-        let n = gz
-            .get(at..at + 2)
-            .map(|b| usize::from(u16::from_le_bytes([b[0], b[1]])))
-            .ok_or_else(|| bad_gzip("gzip header cut short"))?;
-        at += 2 + n;
-    }
-    for flag in [FNAME, FCOMMENT] {
-        if flags & flag != 0 {
-            let end = gz
-                .get(at..)
-                .and_then(|rest| rest.iter().position(|&b| b == 0))
-                .ok_or_else(|| bad_gzip("gzip header cut short"))?;
-            at += end + 1;
-        }
-    }
-    if flags & FHCRC != 0 {
-        at += 2;
-    }
-    if at > gz.len() {
-        return Err(bad_gzip("gzip header cut short"));
-    }
-    Ok(at)
-}
-
-fn le32(b: &[u8]) -> u32 {
-    u32::from_le_bytes([b[0], b[1], b[2], b[3]])
-}
-
 impl Decoder {
     /// Decodes a Lambda subscription event into `out` (its buffer is reused).
     pub fn decode_event(
@@ -208,79 +167,14 @@ impl Decoder {
         if !self.gz.starts_with(&[0x1f, 0x8b]) {
             return Err(bad_gzip("missing gzip magic bytes"));
         }
-        let cap = usize::try_from(limits.max_decompressed_bytes).unwrap_or(usize::MAX);
-        gunzip(&mut self.inflate, &self.gz, cap, &mut out.json)
+        let cap = usize::try_from(limits.max_payload_bytes).unwrap_or(usize::MAX);
+        decode::gunzip_into(&mut self.inflate, &self.gz, cap, &mut out.json).map_err(
+            |e| match e {
+                DecodeError::TooLarge { cap } => CwlError::TooLarge { cap },
+                DecodeError::Io(e) => CwlError::Gzip(e),
+            },
+        )
     }
-}
-
-/// Inflates every gzip member of `gz` (concatenated members read as one stream)
-/// into `out`, checking each member's CRC and length; more than `cap` bytes is
-/// [`CwlError::TooLarge`].
-fn gunzip(
-    inflate: &mut flate2::Decompress,
-    mut gz: &[u8],
-    cap: usize,
-    out: &mut Vec<u8>,
-) -> Result<(), CwlError> {
-    use flate2::{FlushDecompress, Status};
-    out.clear();
-    let limit = cap.saturating_add(1);
-    // The last member's trailer tells the size of a single-member payload. It is the
-    // sender's word: deflate cannot expand more than about 1,032 to 1, so a larger
-    // claim is a lie and reserves no more than that.
-    let hint = gz
-        .len()
-        .checked_sub(4)
-        .map_or(0, |i| le32(&gz[i..]) as usize)
-        .min(gz.len().saturating_mul(1032));
-    out.reserve(hint.saturating_add(1).min(limit));
-    while !gz.is_empty() {
-        let mut body = &gz[gzip_header_len(gz)?..];
-        inflate.reset(false);
-        let start = out.len();
-        loop {
-            if out.len() >= out.capacity() {
-                let grow = out.len().max(8 * 1024).min(limit - out.len());
-                out.reserve_exact(grow);
-            }
-            let (in_before, out_before) = (inflate.total_in(), out.len());
-            let status = inflate
-                .decompress_vec(body, out, FlushDecompress::None)
-                .map_err(|e| {
-                    CwlError::Gzip(std::io::Error::new(std::io::ErrorKind::InvalidData, e))
-                })?;
-            let used = usize::try_from(inflate.total_in() - in_before).unwrap_or(usize::MAX);
-            body = body.get(used..).unwrap_or_default();
-            if out.len() > cap {
-                return Err(CwlError::TooLarge {
-                    cap: u64::try_from(cap).unwrap_or(u64::MAX),
-                });
-            }
-            match status {
-                Status::StreamEnd => break,
-                _ if used == 0 && out.len() == out_before && out.len() < out.capacity() => {
-                    return Err(CwlError::Gzip(std::io::Error::new(
-                        std::io::ErrorKind::UnexpectedEof,
-                        "gzip stream cut short",
-                    )));
-                }
-                _ => {}
-            }
-        }
-        let Some(trailer) = body.get(..8) else {
-            return Err(CwlError::Gzip(std::io::Error::new(
-                std::io::ErrorKind::UnexpectedEof,
-                "gzip trailer cut short",
-            )));
-        };
-        let mut crc = flate2::Crc::new();
-        crc.update(&out[start..]);
-        if crc.sum() != le32(trailer) || crc.amount() != le32(&trailer[4..]) {
-            return Err(bad_gzip("gzip checksum or length mismatch"));
-        }
-        gz = &body[8..];
-    }
-    Ok(())
 }
 
 impl Payload {
@@ -528,14 +422,14 @@ mod tests {
             assert!(err.to_string().contains("not a valid gzip stream"), "{err}");
         }
         let small = Limits {
-            max_decompressed_bytes: DATA.len() as u64,
+            max_payload_bytes: DATA.len() as u64,
             ..Limits::default()
         };
         dec.decode_data(&b64(&gzip(DATA.as_bytes())), &small, &mut out)
             .unwrap();
         assert_eq!(out.len(), DATA.len(), "exactly the cap is allowed");
         let smaller = Limits {
-            max_decompressed_bytes: DATA.len() as u64 - 1,
+            max_payload_bytes: DATA.len() as u64 - 1,
             ..Limits::default()
         };
         assert!(matches!(
@@ -552,7 +446,7 @@ mod tests {
         let ev = event(&bomb);
         assert!(ev.len() < 1 << 20, "the event itself is small");
         let limits = Limits {
-            max_decompressed_bytes: 1 << 20,
+            max_payload_bytes: 1 << 20,
             ..Limits::default()
         };
         match decode_lambda_event(&ev, &limits) {

@@ -3,7 +3,7 @@
 
 use super::condition::{self, Expr};
 use super::correlation::{CorrKind, Correlation};
-use super::matcher::{CmpOp, FieldItem, Glob, Matcher, Path, parse_cidr};
+use super::matcher::{CmpOp, FieldItem, Glob, MAX_REGEX_SIZE, Matcher, Path, parse_cidr};
 use super::{Level, RuleKind};
 use serde_norway::Value as Yaml;
 
@@ -285,9 +285,7 @@ fn matcher(v: &Yaml, kind: Kind, wrap: (bool, bool), re_flags: &str) -> Result<M
             } else {
                 format!("(?{re_flags}){text}")
             };
-            let re = regex_lite::Regex::new(&pattern)
-                .map_err(|e| format!("bad regular expression: {e}"))?;
-            Matcher::Regex(re)
+            Matcher::Regex(compile_regex(&pattern)?)
         }
         Kind::FieldRef => Matcher::FieldRef(Path::new(&text)),
         Kind::Exists => match v {
@@ -305,6 +303,25 @@ fn matcher(v: &Yaml, kind: Kind, wrap: (bool, bool), re_flags: &str) -> Result<M
             Matcher::Cmp(op, n)
         }
     })
+}
+
+/// Compiles a `re` value under [`MAX_REGEX_SIZE`]: counted repetitions multiply
+/// (`[a-z]{100}{100}` is 10,000 states), and search time grows with the compiled
+/// size, so an oversized pattern is refused rather than run on every event.
+pub(crate) fn compile_regex(pattern: &str) -> Result<regex_lite::Regex, String> {
+    regex_lite::RegexBuilder::new(pattern)
+        .size_limit(MAX_REGEX_SIZE)
+        .build()
+        .map_err(|e| {
+            if e.to_string().contains("size limit") {
+                format!(
+                    "regular expression too large: it compiles to more than {} KiB (counted repetitions such as `{{100}}{{100}}` multiply); simplify it",
+                    MAX_REGEX_SIZE / 1024
+                )
+            } else {
+                format!("bad regular expression: {e}")
+            }
+        })
 }
 
 fn pred_of(e: &Expr, searches: &[Search]) -> Pred {

@@ -2,6 +2,12 @@
 //! `1 of x*`, `all of x*`, `1 of them`, `all of them`. Parsed once into an
 //! expression over the rule's searches (by index).
 
+/// Deepest nesting of parentheses and `not` accepted in a condition. The parser,
+/// the evaluator and the compiler's walks recurse once per level, so this bounds
+/// their stack use (a rule file with 100,000 `(` once overflowed the stack and
+/// aborted the process); real Sigma conditions nest two or three levels.
+pub(crate) const MAX_CONDITION_DEPTH: usize = 32;
+
 /// A parsed condition.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Expr {
@@ -19,6 +25,7 @@ pub(crate) fn parse(text: &str, names: &[String]) -> Result<Expr, String> {
         tokens,
         at: 0,
         names,
+        depth: 0,
     };
     let e = p.or()?;
     match p.tokens.get(p.at) {
@@ -61,6 +68,8 @@ struct Parser<'a> {
     tokens: Vec<String>,
     at: usize,
     names: &'a [String],
+    /// Open parentheses and `not`s around the current position.
+    depth: usize,
 }
 
 impl Parser<'_> {
@@ -104,10 +113,24 @@ impl Parser<'_> {
         })
     }
 
+    /// Enters one more level of nesting, or refuses past [`MAX_CONDITION_DEPTH`].
+    fn deeper(&mut self) -> Result<(), String> {
+        self.depth += 1;
+        if self.depth > MAX_CONDITION_DEPTH {
+            return Err(format!(
+                "condition nests deeper than {MAX_CONDITION_DEPTH} levels of parentheses and `not`"
+            ));
+        }
+        Ok(())
+    }
+
     fn not(&mut self) -> Result<Expr, String> {
         if self.keyword("not") {
             self.at += 1;
-            return Ok(Expr::Not(Box::new(self.not()?)));
+            self.deeper()?;
+            let e = Expr::Not(Box::new(self.not()?));
+            self.depth -= 1;
+            return Ok(e);
         }
         self.atom()
     }
@@ -117,7 +140,9 @@ impl Parser<'_> {
             return Err("condition ends too early".to_owned());
         };
         if t == "(" {
+            self.deeper()?;
             let e = self.or()?;
+            self.depth -= 1;
             return match self.next().as_deref() {
                 Some(")") => Ok(e),
                 _ => Err("missing `)` in condition".to_owned()),
@@ -214,6 +239,13 @@ mod tests {
     fn conditions_follow_precedence_parentheses_and_quantifiers() {
         // selection, sel_a, sel_b, filter, _private
         let t = [true, false, true, true, true];
+        let n = MAX_CONDITION_DEPTH / 2;
+        let at_the_limit = format!(
+            "{}{}selection{}",
+            "not ".repeat(n),
+            "(".repeat(n),
+            ")".repeat(n)
+        );
         let cases: &[(&str, bool)] = &[
             ("selection", true),
             ("selection and not filter", false),
@@ -226,6 +258,7 @@ mod tests {
             ("1 of them", true),
             ("all of them", false),
             ("not not selection", true),
+            (&at_the_limit, true),
             ("any of sel_* AND selection", true),
         ];
         for (c, want) in cases {
@@ -238,6 +271,9 @@ mod tests {
 
     #[test]
     fn bad_conditions_are_errors_with_the_reason() {
+        let n = MAX_CONDITION_DEPTH + 1;
+        let deep_parens = format!("{}selection{}", "(".repeat(n), ")".repeat(n));
+        let deep_nots = format!("{}selection", "not ".repeat(n));
         let cases: &[(&str, &str)] = &[
             ("selection and", "ends too early"),
             ("(selection", "missing `)`"),
@@ -247,6 +283,8 @@ mod tests {
             ("selection | count() > 5", "correlation rule"),
             ("", "empty condition"),
             ("selection selection", "unexpected `selection`"),
+            (&deep_parens, "deeper than 32 levels"),
+            (&deep_nots, "deeper than 32 levels"),
         ];
         for (c, want) in cases {
             match parse(c, &names()) {

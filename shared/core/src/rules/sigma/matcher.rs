@@ -9,6 +9,36 @@ use serde_json::Value;
 use std::borrow::Cow;
 use std::net::IpAddr;
 
+/// Largest compiled size, in bytes, of a `re` value (regex-lite's NFA size: about
+/// 32 bytes per state, so some 1,000 states). A search costs up to states ×
+/// haystack bytes; this and [`MAX_REGEX_TEXT`] bound one `re` on one field value to
+/// about 16 million steps.
+pub(crate) const MAX_REGEX_SIZE: usize = 32 * 1024;
+
+/// Longest text, in bytes, a `re` value is run on: a longer field value is matched
+/// on its first 16 KiB (cut at a character boundary, where `$` then matches).
+/// CloudTrail fields that rules look at (user agents, ARNs, names) are far shorter.
+pub(crate) const MAX_REGEX_TEXT: usize = 16 * 1024;
+
+/// The part of `s` a regular expression is run on: at most [`MAX_REGEX_TEXT`] bytes.
+pub(crate) fn regex_haystack(s: &str) -> &str {
+    if s.len() <= MAX_REGEX_TEXT {
+        return s;
+    }
+    let mut end = MAX_REGEX_TEXT;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Bytes of text handed to regular expressions on this thread (tests assert
+    /// the work bound with it).
+    pub(crate) static REGEX_TEXT_BYTES: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
 /// What one value of a field item requires of the event's field.
 #[derive(Debug)]
 pub(crate) enum Matcher {
@@ -140,7 +170,13 @@ impl Matcher {
     pub(crate) fn matches_value(&self, v: &Value) -> bool {
         match self {
             Matcher::Glob(g) => !v.is_null() && g.matches(&text(v)),
-            Matcher::Regex(re) => !v.is_null() && re.is_match(&text(v)),
+            Matcher::Regex(re) => !v.is_null() && {
+                let t = text(v);
+                let haystack = regex_haystack(&t);
+                #[cfg(test)]
+                REGEX_TEXT_BYTES.with(|n| n.set(n.get() + haystack.len()));
+                re.is_match(haystack)
+            },
             Matcher::Cmp(op, n) => number(v).is_some_and(|x| match op {
                 CmpOp::Gt => x > *n,
                 CmpOp::Gte => x >= *n,
@@ -159,7 +195,7 @@ impl Matcher {
     pub(crate) fn matches_str(&self, s: &str) -> Option<bool> {
         match self {
             Matcher::Glob(g) => Some(g.matches(s)),
-            Matcher::Regex(re) => Some(re.is_match(s)),
+            Matcher::Regex(re) => Some(re.is_match(regex_haystack(s))),
             _ => None,
         }
     }

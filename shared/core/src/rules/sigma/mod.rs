@@ -25,6 +25,7 @@ mod compile;
 mod condition;
 mod correlation;
 mod matcher;
+pub mod yaml;
 
 pub use correlation::CorrelationHit;
 
@@ -233,7 +234,7 @@ impl RuleSetBuilder {
         }
         files.sort();
         for f in files {
-            match std::fs::read_to_string(&f) {
+            match yaml::read_capped(&f) {
                 Ok(text) => self
                     .docs
                     .push((f.display().to_string(), Origin::File(f), text)),
@@ -254,6 +255,15 @@ impl RuleSetBuilder {
             let stem = Path::new(name)
                 .file_stem()
                 .map_or_else(|| name.clone(), |s| s.to_string_lossy().into_owned());
+            // Size, depth and aliases first: the parser is quadratic in depth and
+            // expands aliases by copying.
+            if let Err(e) = yaml::check(text) {
+                errors.push(LoadError {
+                    file: name.clone(),
+                    reason: format!("refused before parsing: {e}"),
+                });
+                continue;
+            }
             // A YAML error ends the file: the document iterator would repeat it.
             let mut docs = Vec::new();
             let mut yaml_error = None;

@@ -382,3 +382,57 @@ fn windows_are_time_ranges_so_out_of_order_files_neither_merge_hours_nor_miss_bu
         (50_000, 50_240, 5)
     );
 }
+
+fn regex_rule(pattern: &str) -> String {
+    format!(
+        "title: ua\nid: ua-re\nlogsource: {{product: aws, service: cloudtrail}}\ndetection:\n  selection:\n    eventName: CreateUser\n    userAgent|re: '{pattern}'\n  condition: selection\n"
+    )
+}
+
+/// Regression: `[a-z]{100}{100}b` (10,000 NFA states) took 157 s on one event with
+/// a 1 MB user agent. Such a pattern is refused when the rule loads.
+#[test]
+fn a_regex_whose_repetitions_multiply_past_the_size_cap_is_refused() {
+    let text = regex_rule("[a-z]{100}{100}b");
+    let (set, errors) = RuleSet::from_yaml_strs(&[("slow_ua.yml", &text)]);
+    assert!(set.is_empty());
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0].file, "slow_ua.yml");
+    assert!(
+        errors[0].reason.contains("regular expression too large"),
+        "{}",
+        errors[0].reason
+    );
+}
+
+/// The costliest accepted `re` (the largest `[a-z]{n}b` under the size cap) on a
+/// 1 MB field runs on at most `MAX_REGEX_TEXT` bytes of it: states × bytes bounded.
+#[test]
+fn a_regex_at_the_size_cap_on_a_1mb_field_runs_on_a_bounded_prefix() {
+    // The largest n that compiles, by bisection.
+    let (mut ok, mut too_big) = (1usize, 100_000usize);
+    while too_big - ok > 1 {
+        let mid = (ok + too_big) / 2;
+        if compile::compile_regex(&format!("[a-z]{{{mid}}}b")).is_ok() {
+            ok = mid;
+        } else {
+            too_big = mid;
+        }
+    }
+    assert!((200..5_000).contains(&ok), "cap allows {ok} repetitions");
+    let set = load(&regex_rule(&format!("[a-z]{{{ok}}}b")));
+    let ua = "a".repeat(1 << 20);
+    let r = record("CreateUser", serde_json::json!({ "userAgent": ua }));
+    matcher::REGEX_TEXT_BYTES.with(|n| n.set(0));
+    assert!(!hit(&set, &r), "no `b` in the field");
+    let bytes = matcher::REGEX_TEXT_BYTES.with(std::cell::Cell::get);
+    assert_eq!(bytes, matcher::MAX_REGEX_TEXT, "one bounded search");
+    // A match inside the bound is still found.
+    let ua = format!("{}b{}", "a".repeat(ok), "a".repeat(1 << 20));
+    let r = record("CreateUser", serde_json::json!({ "userAgent": ua }));
+    assert!(hit(&set, &r));
+    // The bound cuts at a character boundary.
+    let wide = "é".repeat(matcher::MAX_REGEX_TEXT);
+    let cut = matcher::regex_haystack(&wide);
+    assert!(cut.len() <= matcher::MAX_REGEX_TEXT && cut.len() + 2 > matcher::MAX_REGEX_TEXT);
+}

@@ -171,6 +171,7 @@ fn a_decompression_bomb_stops_at_the_cap() {
     let limits = Limits {
         max_decompressed_bytes: 4 << 20,
         max_record_bytes: 64 << 20,
+        ..Limits::default()
     };
     match CtBatch::read(&gz[..], &limits) {
         Err(CloudTrailError::Decode(DecodeError::TooLarge { cap })) => assert_eq!(cap, 4 << 20),
@@ -201,5 +202,48 @@ fn tells_log_files_from_digests_and_other_keys() {
     ];
     for (key, want) in cases {
         assert_eq!(key_kind(key), want, "case {key}");
+    }
+}
+
+/// Regression: a record over the maximum size failed its whole file; now it is
+/// skipped and counted and the records after it are read.
+#[test]
+fn an_oversized_record_is_skipped_and_counted() {
+    let doc = format!(
+        r#"{{"Records":[
+        {{"eventTime":"2024-03-04T10:15:30Z","eventSource":"s3.amazonaws.com","eventName":"ListBuckets","eventID":"a"}},
+        {{"eventTime":"2024-03-04T10:15:31Z","eventSource":"s3.amazonaws.com","eventName":"Big","eventID":"big","requestParameters":{{"x":"{}"}}}},
+        {{"eventTime":"2024-03-04T10:15:32Z","eventSource":"s3.amazonaws.com","eventName":"PutObject","eventID":"b"}}
+    ]}}"#,
+        "a".repeat(9 << 20)
+    );
+    let batch = CtBatch::read(doc.as_bytes(), &Limits::default()).unwrap();
+    let ids: Vec<&str> = batch.events.iter().map(|e| &*e.event_id).collect();
+    assert_eq!(ids, ["a", "b"]);
+    assert_eq!(batch.skipped, 1);
+}
+
+/// Regression: a single flipped bit in a gzipped log file could leave the splitter
+/// looping forever on a stray token. Every byte of a small gzipped file is
+/// corrupted in turn; each read must end (with events, or an error).
+#[test]
+fn every_corruption_of_a_gzipped_file_ends() {
+    use flate2::{Compression, write::GzEncoder};
+    use std::io::Write;
+    let doc = br#"{"Records":[{"eventTime":"2024-03-04T10:15:30Z","eventSource":"s3.amazonaws.com","eventName":"ListBuckets","eventID":"a"},{"eventTime":"2024-03-04T10:15:31Z","eventSource":"iam.amazonaws.com","eventName":"CreateUser","eventID":"b","requestParameters":{"userName":"x"}}]}"#;
+    let mut enc = GzEncoder::new(Vec::new(), Compression::best());
+    enc.write_all(doc).unwrap();
+    let gz = enc.finish().unwrap();
+    let limits = Limits::default();
+    assert_eq!(CtBatch::read(&gz[..], &limits).unwrap().events.len(), 2);
+    for at in 0..gz.len() {
+        for bit in 0..8 {
+            let mut bad = gz.clone();
+            bad[at] ^= 1 << bit;
+            if let Ok(b) = CtBatch::read(&bad[..], &limits) {
+                assert!(b.events.len() <= 2, "byte {at} bit {bit}");
+            }
+        }
+        let _ = CtBatch::read(&gz[..at], &limits);
     }
 }
