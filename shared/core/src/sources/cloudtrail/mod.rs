@@ -82,7 +82,7 @@ pub struct CtBatch {
     pub strings: Interner,
     /// Events in file order.
     pub events: Vec<CtEvent>,
-    /// Malformed records skipped.
+    /// Records skipped: malformed, or larger than the maximum record size.
     pub skipped: u64,
     /// Decompressed bytes read.
     pub bytes: u64,
@@ -162,6 +162,7 @@ impl CtBatch {
                 batch.skipped += 1;
             }
         }
+        batch.skipped += split.oversized();
         batch.bytes = split.bytes_read();
         Ok(batch)
     }
