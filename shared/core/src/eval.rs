@@ -2,7 +2,74 @@
 //! ROC-AUC, false alerts per 1,000 normal events, and recall per scenario.
 
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::io::BufRead;
+
+/// Ground truth of one event, from a labels file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Truth {
+    /// Attack event.
+    pub attack: bool,
+    /// Scenario name ("" for plain normal traffic).
+    pub scenario: String,
+}
+
+/// Why a labels file was refused. Messages name the line, never its content
+/// beyond the label value.
+#[derive(Debug, thiserror::Error)]
+pub enum LabelsError {
+    /// A line without the label column.
+    #[error("line {line}: expected event_id,label,scenario")]
+    Shape {
+        /// 1-based line number.
+        line: usize,
+    },
+    /// A label other than 0 or 1.
+    #[error("line {line}: label must be 0 or 1, not {found:?}")]
+    Label {
+        /// 1-based line number.
+        line: usize,
+        /// The label column, cut to 32 bytes.
+        found: String,
+    },
+    /// The file could not be read (or is not UTF-8).
+    #[error("cannot read labels")]
+    Io(#[source] std::io::Error),
+}
+
+/// Parses `labels.csv` (`event_id,label,scenario`, as `trailhound simulate` writes
+/// it): an optional `event_id` header, blank lines skipped, label `0` or `1`, the
+/// scenario is the rest of the line. A repeated id keeps its last row.
+pub fn parse_labels(reader: impl BufRead) -> Result<HashMap<String, Truth>, LabelsError> {
+    let mut out = HashMap::new();
+    for (n, line) in reader.lines().enumerate() {
+        let line = line.map_err(LabelsError::Io)?;
+        if n == 0 && line.starts_with("event_id") || line.trim().is_empty() {
+            continue;
+        }
+        let mut parts = line.splitn(3, ',');
+        let (Some(id), Some(label)) = (parts.next(), parts.next()) else {
+            return Err(LabelsError::Shape { line: n + 1 });
+        };
+        let attack = match label.trim() {
+            "1" => true,
+            "0" => false,
+            other => {
+                let mut end = other.len().min(32);
+                while !other.is_char_boundary(end) {
+                    end -= 1;
+                }
+                return Err(LabelsError::Label {
+                    line: n + 1,
+                    found: other[..end].to_owned(),
+                });
+            }
+        };
+        let scenario = parts.next().unwrap_or("").trim().to_owned();
+        out.insert(id.trim().to_owned(), Truth { attack, scenario });
+    }
+    Ok(out)
+}
 
 /// One scored, labelled event.
 #[derive(Debug, Clone)]
@@ -162,6 +229,29 @@ mod tests {
             }
         );
         assert!(!m.scenarios["benign-x"].attack);
+    }
+
+    #[test]
+    fn parses_labels_with_header_blank_lines_and_commas_in_scenarios() {
+        let text = "event_id,label,scenario\n e1 ,1, exfil,stage 2\n\ne2,0,\ne3,0\n";
+        let labels = parse_labels(text.as_bytes()).unwrap();
+        assert_eq!(labels.len(), 3);
+        assert_eq!(
+            labels["e1"],
+            Truth {
+                attack: true,
+                scenario: "exfil,stage 2".into()
+            }
+        );
+        assert!(!labels["e2"].attack && labels["e3"].scenario.is_empty());
+        assert!(matches!(
+            parse_labels("e1\n".as_bytes()),
+            Err(LabelsError::Shape { line: 1 })
+        ));
+        assert!(matches!(
+            parse_labels("e1,yes,x\n".as_bytes()),
+            Err(LabelsError::Label { line: 1, .. })
+        ));
     }
 
     #[test]
