@@ -107,7 +107,9 @@ async fn prepare(state: &str, per_file: usize, files: usize) {
         records.len()
     );
 
-    let clients = Clients::new(&moto_config(&endpoint()).await);
+    let sdk = moto_config(&endpoint()).await;
+    let clients = Clients::new(&sdk);
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
     let (trail, models, table) = (
         unique_name("bench-trail"),
         unique_name("bench-models"),
@@ -179,7 +181,9 @@ async fn run(state: &str, started: Instant, all_moto: bool) {
     let config =
         Config::from_lookup(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()))
             .unwrap();
-    let clients = Clients::new(&moto_config(&endpoint()).await);
+    let sdk = moto_config(&endpoint()).await;
+    let clients = Clients::new(&sdk);
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
     let keys: Vec<String> = doc["keys"]
         .as_array()
         .unwrap()
@@ -188,7 +192,7 @@ async fn run(state: &str, started: Instant, all_moto: bool) {
         .collect();
     if all_moto {
         measure(
-            &AwsIngest::on_aws(&config, &clients),
+            &AwsIngest::on_aws(&config, &clients, &sqs),
             &s("trail"),
             &keys,
             started,
@@ -208,6 +212,8 @@ async fn run(state: &str, started: Instant, all_moto: bool) {
             alerts: CountingSink::default(),
             profiles: None,
             pipeline: config.pipeline(),
+            margin: Default::default(),
+            dead_letters: None,
         };
         let counts = |i: &Ingest<_, _, CountingStore, CountingSink>| {
             (

@@ -24,6 +24,9 @@ pub struct Config {
     /// `LEARNING_DAYS`: days of history a principal's profile needs before its
     /// novelty counts.
     pub learning_days: u32,
+    /// `DEAD_LETTER_QUEUE_URL`: where a message that can never succeed is put once,
+    /// with its reason; `None` leaves it to the queue's redrive policy.
+    pub dead_letter_queue_url: Option<String>,
 }
 
 impl Config {
@@ -40,6 +43,7 @@ impl Config {
             .optional("MODEL_KEY")
             .unwrap_or_else(|| DEFAULT_MODEL_KEY.to_owned());
         let profiles_table = env.optional("PROFILES_TABLE");
+        let dead_letter_queue_url = env.optional("DEAD_LETTER_QUEUE_URL");
         let learning_days = env.parse(
             "LEARNING_DAYS",
             trailhound_core::baseline::DEFAULT_LEARNING_DAYS,
@@ -54,6 +58,7 @@ impl Config {
             model_key,
             profiles_table,
             learning_days,
+            dead_letter_queue_url,
         })
     }
 
@@ -108,6 +113,10 @@ mod tests {
         assert_eq!(cfg.learning_days, 7);
         assert_eq!(cfg.ingest.dedup_window_seconds, 3600);
         assert!(cfg.ingest.suppressions.is_empty());
+        assert_eq!(
+            cfg.dead_letter_queue_url, None,
+            "without a queue the redrive policy keeps failures"
+        );
     }
 
     #[test]

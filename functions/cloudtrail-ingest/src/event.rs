@@ -20,6 +20,12 @@ pub enum Trigger {
 pub struct SqsItem {
     /// The message id, reported back in `batchItemFailures` when the item fails.
     pub message_id: String,
+    /// The message body as received, kept for the dead-letter queue.
+    pub body: String,
+    /// The sum of the object sizes the notification declares (0 when unknown): the
+    /// handler starts with the smallest, so one huge object cannot keep the others
+    /// from running before the deadline.
+    pub bytes: u64,
     /// The objects, or why the body is not an S3 notification. `s3:TestEvent`
     /// messages name no object.
     pub objects: Result<Vec<ObjectRef>, EventError>,
@@ -64,16 +70,22 @@ pub fn parse_trigger(event: Value) -> Result<Trigger, EventError> {
                 batch
                     .records
                     .into_iter()
-                    .map(|m| SqsItem {
-                        message_id: m.message_id.unwrap_or_default(),
-                        objects: m
+                    .map(|m| {
+                        let sized = m
                             .body
                             .as_deref()
                             .ok_or_else(|| EventError::Malformed {
                                 what: "SQS message",
                                 detail: "no body".into(),
                             })
-                            .and_then(objects_in_body),
+                            .and_then(sized_objects_in_body);
+                        let bytes = sized.as_ref().map_or(0, |o| o.iter().map(|(_, n)| n).sum());
+                        SqsItem {
+                            message_id: m.message_id.unwrap_or_default(),
+                            body: m.body.unwrap_or_default(),
+                            bytes,
+                            objects: sized.map(|o| o.into_iter().map(|(r, _)| r).collect()),
+                        }
                     })
                     .collect(),
             ))
@@ -93,19 +105,29 @@ pub fn parse_trigger(event: Value) -> Result<Trigger, EventError> {
 /// The objects named by an SQS message body: an S3 notification, an SNS envelope
 /// around one, or an `s3:TestEvent` (no objects).
 pub fn objects_in_body(body: &str) -> Result<Vec<ObjectRef>, EventError> {
+    sized_objects_in_body(body).map(|o| o.into_iter().map(|(r, _)| r).collect())
+}
+
+/// [`objects_in_body`] with each object's declared size.
+fn sized_objects_in_body(body: &str) -> Result<Vec<(ObjectRef, u64)>, EventError> {
     let doc: Value = serde_json::from_str(body).map_err(malformed("SQS message body"))?;
     // S3 → SNS → SQS fan-out without raw delivery wraps the notification.
     if doc.get("Type").and_then(Value::as_str) == Some("Notification")
         && let Some(inner) = doc.get("Message").and_then(Value::as_str)
     {
-        return objects_in_body(inner);
+        return sized_objects_in_body(inner);
     }
-    objects_in_notification(doc)
+    sized_objects(doc)
 }
 
 /// The created objects of an S3 notification; `s3:TestEvent` and non-create events
 /// name none.
 pub fn objects_in_notification(doc: Value) -> Result<Vec<ObjectRef>, EventError> {
+    sized_objects(doc).map(|o| o.into_iter().map(|(r, _)| r).collect())
+}
+
+/// [`objects_in_notification`] with each object's declared size.
+fn sized_objects(doc: Value) -> Result<Vec<(ObjectRef, u64)>, EventError> {
     if doc.get("Event").and_then(Value::as_str) == Some("s3:TestEvent") {
         return Ok(Vec::new());
     }
@@ -136,7 +158,12 @@ pub fn objects_in_notification(doc: Value) -> Result<Vec<ObjectRef>, EventError>
         let key = decode_key(&raw).ok_or_else(|| EventError::BadKey {
             bucket: bucket.clone(),
         })?;
-        out.push(ObjectRef { bucket, key });
+        let size =
+            r.s3.object
+                .size
+                .and_then(|n| u64::try_from(n).ok())
+                .unwrap_or(0);
+        out.push((ObjectRef { bucket, key }, size));
     }
     Ok(out)
 }

@@ -4,6 +4,7 @@
 //! the real handler, and `main.rs` only wires it to the runtime.
 
 pub mod config;
+pub mod dead_letter;
 pub mod event;
 pub mod handler;
 

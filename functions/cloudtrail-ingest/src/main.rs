@@ -11,7 +11,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let config = Config::from_env().context("cloudtrail-ingest cannot start")?;
     let sdk = trailhound_aws::load_sdk_config().await;
-    let ingest = AwsIngest::on_aws(&config, &trailhound_aws::Clients::new(&sdk));
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let ingest = AwsIngest::on_aws(&config, &trailhound_aws::Clients::new(&sdk), &sqs);
     ingest.warm_up().await;
     let ingest = &ingest;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {

@@ -39,6 +39,7 @@ fn data() -> &'static (Vec<u8>, Model) {
 /// Everything one test needs, with names no other test uses.
 struct Env {
     clients: Clients,
+    sqs: aws_sdk_sqs::Client,
     trail: String,
     models: String,
     config: Config,
@@ -87,6 +88,7 @@ async fn env(test: &str, refresh_seconds: u64) -> Option<Env> {
             .unwrap();
     Some(Env {
         clients,
+        sqs,
         trail,
         models,
         config,
@@ -96,7 +98,7 @@ async fn env(test: &str, refresh_seconds: u64) -> Option<Env> {
 
 impl Env {
     fn ingest(&self) -> AwsIngest {
-        AwsIngest::on_aws(&self.config, &self.clients)
+        AwsIngest::on_aws(&self.config, &self.clients, &self.sqs)
     }
 
     async fn put(&self, key: &str, body: Vec<u8>) {

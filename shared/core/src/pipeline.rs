@@ -15,7 +15,7 @@ use crate::sources::cloudtrail::split::RecordSplitter;
 use crate::sources::cloudtrail::{self, CloudTrailError, CtBatch, KeyKind};
 use std::collections::BTreeMap;
 use std::io::Read;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 /// The parse loop looks at the clock every this many records…
 const DEADLINE_EVERY_RECORDS: u64 = 64;
@@ -48,6 +48,16 @@ impl Deadline {
     /// Whether the deadline has passed.
     pub fn passed(&self) -> bool {
         self.0.is_some_and(|at| Instant::now() >= at)
+    }
+
+    /// A deadline `margin` ahead of a hard wall-clock `limit` (a Lambda's
+    /// timeout), so that the work in progress can be wound down and reported
+    /// before the limit. A limit already past gives a deadline already passed.
+    pub fn before(limit: SystemTime, margin: Margin) -> Self {
+        let available = limit
+            .duration_since(SystemTime::now())
+            .unwrap_or(Duration::ZERO);
+        Self::after(available.saturating_sub(margin.of(available)))
     }
 
     /// Time left, or `None` without a deadline.
@@ -114,6 +124,39 @@ pub struct Report {
     pub findings: Vec<Finding>,
     /// Set when the object was skipped without reading (digest or non-CloudTrail key).
     pub skipped: Option<&'static str>,
+}
+
+/// The time kept in reserve before a hard limit: the larger of `min` and
+/// `fraction` of the time available.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Margin {
+    /// The least reserve.
+    pub min: Duration,
+    /// The share of the time available kept in reserve (0 to 1).
+    pub fraction: f64,
+}
+
+impl Default for Margin {
+    /// max(2 s, 10 %): 12 s of a 120 s timeout, 6 s of 60 s.
+    fn default() -> Self {
+        Self {
+            min: Duration::from_secs(2),
+            fraction: 0.10,
+        }
+    }
+}
+
+impl Margin {
+    /// The reserve out of `available`.
+    pub fn of(&self, available: Duration) -> Duration {
+        // NaN would make `mul_f64` panic.
+        let fraction = if self.fraction.is_finite() {
+            self.fraction.clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        available.mul_f64(fraction).max(self.min)
+    }
 }
 
 /// Why a run failed for an object.

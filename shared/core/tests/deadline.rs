@@ -9,7 +9,9 @@ use std::collections::BTreeSet;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use trailhound_core::Finding;
-use trailhound_core::pipeline::{Deadline, PipelineConfig, PipelineError, Ports, run_object_until};
+use trailhound_core::pipeline::{
+    Deadline, Margin, PipelineConfig, PipelineError, Ports, run_object_until,
+};
 use trailhound_core::ports::{
     AlertSink, InMemoryAlertSink, InMemoryFindingStore, InMemoryModelSource, InMemoryObjectSource,
     NoProfiles, ObjectRef, PortError, Retry,
@@ -223,4 +225,29 @@ fn an_object_stopped_mid_delivery_stores_and_alerts_nothing_twice_on_retry() {
     assert_eq!(unique.len(), alerted.len(), "an alert went out twice");
     assert_eq!(alerted, want_alerted);
     assert_eq!(store.summaries().len(), 1);
+}
+
+#[test]
+fn the_margin_is_the_larger_of_its_minimum_and_its_share() {
+    let m = Margin::default();
+    assert_eq!(m.of(Duration::from_secs(120)), Duration::from_secs(12));
+    assert_eq!(m.of(Duration::from_secs(10)), Duration::from_secs(2));
+    let odd = Margin {
+        min: Duration::ZERO,
+        fraction: f64::NAN,
+    };
+    assert_eq!(odd.of(Duration::from_secs(10)), Duration::ZERO);
+}
+
+#[test]
+fn a_deadline_before_a_limit_keeps_the_margin_in_reserve() {
+    let limit = std::time::SystemTime::now() + Duration::from_secs(100);
+    let left = Deadline::before(limit, Margin::default()).remaining().unwrap();
+    assert!(
+        left <= Duration::from_secs(90) && left > Duration::from_secs(85),
+        "{left:?}"
+    );
+    let past = std::time::SystemTime::now() - Duration::from_secs(1);
+    assert!(Deadline::before(past, Margin::default()).passed());
+    assert!(!Deadline::NEVER.passed() && Deadline::NEVER.remaining().is_none());
 }

@@ -50,6 +50,15 @@ fn reads_s3_notifications_wrapped_in_sqs_messages() {
     };
     assert_eq!(items.len(), 2);
     assert_eq!(items[0].message_id, "059f36b4-87a3-44ab-83d2-661975830a7d");
+    assert_eq!(
+        (items[0].bytes, items[1].bytes),
+        (8231, 5120),
+        "declared sizes"
+    );
+    assert!(
+        items[0].body.contains("Zb3cRq8mN2pLx7Yt"),
+        "the body is kept"
+    );
     let objects = items[1].objects.as_ref().unwrap();
     assert_eq!(objects.len(), 1);
     assert!(objects[0].key.contains("/eu-west-1/"));
