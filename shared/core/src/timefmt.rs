@@ -18,7 +18,12 @@ pub fn parse_rfc3339(s: &str) -> Option<i64> {
     let hour = digits(&b[11..13])?;
     let min = digits(&b[14..16])?;
     let sec = digits(&b[17..19])?;
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || min > 59 || sec > 60 {
+    if !(1..=12).contains(&month)
+        || !(1..=days_in_month(year, month)).contains(&day)
+        || hour > 23
+        || min > 59
+        || sec > 60
+    {
         return None;
     }
     let mut rest = &b[19..];
@@ -32,13 +37,27 @@ pub fn parse_rfc3339(s: &str) -> Option<i64> {
     let offset = match rest {
         [] | [b'Z'] | [b'z'] => 0,
         [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
-            let off = digits(&[*h1, *h2])? * 3600 + digits(&[*m1, *m2])? * 60;
+            let (h, m) = (digits(&[*h1, *h2])?, digits(&[*m1, *m2])?);
+            if h > 23 || m > 59 {
+                return None;
+            }
+            let off = h * 3600 + m * 60;
             if *sign == b'+' { off } else { -off }
         }
         _ => return None,
     };
     let days = days_from_civil(year, month, day);
     Some(days * 86_400 + hour * 3600 + min * 60 + sec - offset)
+}
+
+/// Days in a month of the proleptic Gregorian calendar (`month` in 1..=12).
+pub fn days_in_month(year: i64, month: i64) -> i64 {
+    match month {
+        4 | 6 | 9 | 11 => 30,
+        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
+        2 => 28,
+        _ => 31,
+    }
 }
 
 fn digits(b: &[u8]) -> Option<i64> {
@@ -128,6 +147,49 @@ mod tests {
         ];
         for (s, want) in cases {
             assert_eq!(parse_rfc3339(s), want, "case {s}");
+        }
+    }
+
+    /// Regression: impossible dates (Feb 31, Feb 29 of a common year, April 31)
+    /// were accepted and silently rolled over into the next month.
+    #[test]
+    fn rejects_impossible_dates_and_times() {
+        let cases = [
+            "2024-02-31T00:00:00Z",
+            "2024-02-30T00:00:00Z",
+            "2023-02-29T00:00:00Z",
+            "1900-02-29T00:00:00Z",
+            "2024-04-31T00:00:00Z",
+            "2024-06-31T00:00:00Z",
+            "2024-09-31T00:00:00Z",
+            "2024-11-31T00:00:00Z",
+            "2024-13-01T00:00:00Z",
+            "2024-00-01T00:00:00Z",
+            "2024-01-00T00:00:00Z",
+            "2024-01-32T00:00:00Z",
+            "2024-03-04T25:00:00Z",
+            "2024-03-04T24:00:00Z",
+            "2024-03-04T10:60:00Z",
+            "2024-03-04T10:15:61Z",
+            "2024-03-04T10:15:30+24:00",
+            "2024-03-04T10:15:30+02:60",
+            "2024-03-04T10:15:30-99:99",
+        ];
+        for s in cases {
+            assert_eq!(parse_rfc3339(s), None, "case {s}");
+        }
+        let valid = [
+            ("2000-02-29T00:00:00Z", 951_782_400),
+            ("2024-02-29T00:00:00Z", 1_709_164_800),
+            ("2024-04-30T23:59:59Z", 1_714_521_599),
+            ("2024-12-31T00:00:00Z", 1_735_603_200),
+            (
+                "2024-03-04T10:15:30-23:59",
+                1_709_547_330 + 23 * 3600 + 59 * 60,
+            ),
+        ];
+        for (s, want) in valid {
+            assert_eq!(parse_rfc3339(s), Some(want), "case {s}");
         }
     }
 

@@ -247,3 +247,19 @@ fn every_corruption_of_a_gzipped_file_ends() {
         let _ = CtBatch::read(&gz[..at], &limits);
     }
 }
+
+/// Regression: a record dated on an impossible day was read (and rolled over into
+/// the next month); it is now skipped and counted as malformed.
+#[test]
+fn a_record_with_an_impossible_date_is_skipped() {
+    let doc = br#"{"Records":[
+        {"eventTime":"2024-02-31T00:00:00Z","eventSource":"s3.amazonaws.com","eventName":"A","eventID":"feb31"},
+        {"eventTime":"2023-02-29T10:00:00Z","eventSource":"s3.amazonaws.com","eventName":"A","eventID":"feb29"},
+        {"eventTime":"2024-03-04T25:00:00Z","eventSource":"s3.amazonaws.com","eventName":"A","eventID":"h25"},
+        {"eventTime":"2024-02-29T10:00:00Z","eventSource":"s3.amazonaws.com","eventName":"A","eventID":"ok"}
+    ]}"#;
+    let batch = CtBatch::read(&doc[..], &Limits::default()).unwrap();
+    let ids: Vec<&str> = batch.events.iter().map(|e| &*e.event_id).collect();
+    assert_eq!(ids, ["ok"]);
+    assert_eq!(batch.skipped, 3);
+}
