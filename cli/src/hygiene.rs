@@ -43,7 +43,7 @@ impl HygieneOpts {
                 let (s, warnings) =
                     Suppressions::from_yaml(&text, &path.display().to_string(), now)?;
                 for w in warnings {
-                    eprintln!("warning: {w}");
+                    eprintln!("warning: {}", trailhound_core::text::terminal_safe(&w));
                 }
                 s
             }
@@ -201,7 +201,11 @@ impl AlertVolume {
             .map(|(s, n)| format!("{s} {n}"))
             .collect();
         if !scenarios.is_empty() {
-            println!("  by scenario {}", scenarios.join(", "));
+            let scenarios = scenarios.join(", ");
+            println!(
+                "  by scenario {}",
+                trailhound_core::text::terminal_safe(&scenarios)
+            );
         }
     }
 }

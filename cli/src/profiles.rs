@@ -1,6 +1,11 @@
 //! The CLI's profile store: behavioural baselines (one profile per principal) in
-//! one JSON file, loaded whole, merged in memory and written back atomically (a
-//! temporary file in the same directory, then a rename), so an interrupted run
+//! one JSON file, loaded whole and merged in memory. Saving is a locked
+//! read-merge-write: under an exclusive lock on `FILE.lock`, the file is read again
+//! as it is now, this run's updates (kept as a list, not as whole profiles) are
+//! merged into it with [`Profile::absorb`], and the result is written to a
+//! temporary file in the same directory, synced and renamed over the file. So
+//! concurrent scans never lose each other's learning, nothing is counted twice
+//! (absorb skips an update whose origin was counted), and an interrupted run
 //! leaves the previous file intact.
 
 use anyhow::{Context, Result, bail};
@@ -9,7 +14,6 @@ use std::collections::HashMap;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
 use trailhound_core::baseline::{self, BaselineConfig, Profile, ProfileUpdate};
 use trailhound_core::decode::Limits;
 use trailhound_core::ports::{PortError, ProfileStore};
@@ -31,7 +35,8 @@ struct FileBody {
 pub struct LocalProfileStore {
     path: Option<PathBuf>,
     profiles: Mutex<HashMap<String, Profile>>,
-    dirty: AtomicBool,
+    /// This run's updates not yet saved, in the order they were merged.
+    delta: Mutex<Vec<ProfileUpdate>>,
     config: BaselineConfig,
 }
 
@@ -49,29 +54,11 @@ impl LocalProfileStore {
         } else {
             path.to_owned()
         };
-        let profiles = match std::fs::read(&file) {
-            Ok(bytes) => {
-                let body: FileBody = serde_json::from_slice(&bytes).with_context(|| {
-                    format!("{} is not a trailhound profile file", file.display())
-                })?;
-                if body.format != FORMAT {
-                    bail!(
-                        "{}: profile format {:?}, expected {FORMAT:?}",
-                        file.display(),
-                        body.format
-                    );
-                }
-                body.profiles
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => HashMap::new(),
-            Err(e) => {
-                return Err(e).with_context(|| format!("cannot read profiles {}", file.display()));
-            }
-        };
+        let profiles = read_file(&file)?;
         Ok(Self {
             path: Some(file),
             profiles: Mutex::new(profiles),
-            dirty: AtomicBool::new(false),
+            delta: Mutex::new(Vec::new()),
             config: BaselineConfig::default(),
         })
     }
@@ -108,8 +95,11 @@ impl LocalProfileStore {
         for u in updates {
             map.entry(u.key.clone()).or_default().absorb(u);
         }
-        if !updates.is_empty() {
-            self.dirty.store(true, Ordering::SeqCst);
+        if self.path.is_some() && !updates.is_empty() {
+            self.delta
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .extend_from_slice(updates);
         }
     }
 
@@ -139,12 +129,16 @@ impl LocalProfileStore {
         (events, failed)
     }
 
-    /// Writes the file if anything changed (temporary file, then rename).
+    /// Merges this run's updates into the file as it is now, if there are any:
+    /// under an exclusive lock on `FILE.lock`, re-reads the file, absorbs the
+    /// updates, writes a temporary file, syncs it and renames it over the file.
+    /// Afterwards the store holds the merged profiles (other writers' included).
     pub fn save(&self) -> Result<()> {
         let Some(path) = &self.path else {
             return Ok(());
         };
-        if !self.dirty.load(Ordering::SeqCst) {
+        let mut delta = self.delta.lock().unwrap_or_else(|e| e.into_inner());
+        if delta.is_empty() {
             return Ok(());
         }
         let dir = match path.parent() {
@@ -153,27 +147,88 @@ impl LocalProfileStore {
         };
         std::fs::create_dir_all(&dir)
             .with_context(|| format!("cannot create {}", dir.display()))?;
-        let tmp = tempfile::NamedTempFile::new_in(&dir)
-            .with_context(|| format!("cannot write a temporary file in {}", dir.display()))?;
-        {
-            let body = FileBody {
-                format: FORMAT.to_owned(),
-                profiles: self.lock().clone(),
-            };
-            let mut w = BufWriter::new(tmp.as_file());
-            serde_json::to_writer(&mut w, &body)
-                .with_context(|| format!("cannot write profiles {}", path.display()))?;
-            w.flush()
-                .with_context(|| format!("cannot write profiles {}", path.display()))?;
+        let lock_path = lock_path(path);
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .with_context(|| format!("cannot open {}", lock_path.display()))?;
+        lock.lock()
+            .with_context(|| format!("cannot lock {}", lock_path.display()))?;
+        let merged = merge_into_file(path, &dir, &delta);
+        if let Err(e) = lock.unlock() {
+            tracing::warn!(file = %lock_path.display(), error = %e, "cannot unlock the profiles lock file");
         }
-        tmp.as_file()
-            .sync_all()
-            .with_context(|| format!("cannot write profiles {}", path.display()))?;
-        tmp.persist(path)
-            .with_context(|| format!("cannot replace profiles {}", path.display()))?;
-        self.dirty.store(false, Ordering::SeqCst);
+        let merged = merged?;
+        delta.clear();
+        *self.lock() = merged;
         Ok(())
     }
+}
+
+/// `FILE.lock` beside the profiles file.
+fn lock_path(path: &Path) -> PathBuf {
+    let mut p = path.as_os_str().to_owned();
+    p.push(".lock");
+    PathBuf::from(p)
+}
+
+/// Reads a profile file (a missing file is empty).
+fn read_file(file: &Path) -> Result<HashMap<String, Profile>> {
+    match std::fs::read(file) {
+        Ok(bytes) => {
+            let body: FileBody = serde_json::from_slice(&bytes)
+                .with_context(|| format!("{} is not a trailhound profile file", file.display()))?;
+            if body.format != FORMAT {
+                bail!(
+                    "{}: profile format {:?}, expected {FORMAT:?}",
+                    file.display(),
+                    body.format
+                );
+            }
+            Ok(body.profiles)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(HashMap::new()),
+        Err(e) => Err(e).with_context(|| format!("cannot read profiles {}", file.display())),
+    }
+}
+
+/// With the lock held: the file as it is now, plus `updates`, written back
+/// atomically. Returns the merged profiles.
+fn merge_into_file(
+    path: &Path,
+    dir: &Path,
+    updates: &[ProfileUpdate],
+) -> Result<HashMap<String, Profile>> {
+    let mut profiles = read_file(path)?;
+    for u in updates {
+        profiles.entry(u.key.clone()).or_default().absorb(u);
+    }
+    let tmp = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("cannot write a temporary file in {}", dir.display()))?;
+    let body = FileBody {
+        format: FORMAT.to_owned(),
+        profiles,
+    };
+    {
+        let mut w = BufWriter::new(tmp.as_file());
+        serde_json::to_writer(&mut w, &body)
+            .with_context(|| format!("cannot write profiles {}", path.display()))?;
+        w.flush()
+            .with_context(|| format!("cannot write profiles {}", path.display()))?;
+    }
+    tmp.as_file()
+        .sync_all()
+        .with_context(|| format!("cannot write profiles {}", path.display()))?;
+    tmp.persist(path)
+        .with_context(|| format!("cannot replace profiles {}", path.display()))?;
+    // The rename is durable once the directory is (best effort: not every
+    // platform can open a directory).
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(body.profiles)
 }
 
 impl ProfileStore for LocalProfileStore {
@@ -216,8 +271,13 @@ mod tests {
         store.save().unwrap();
         let file = dir.path().join(FILE_NAME);
         assert!(file.exists());
-        // Only the file itself: the temporary file was renamed, not left behind.
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        // The file and its lock file: the temporary file was renamed, not left behind.
+        let mut names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names, [FILE_NAME.to_owned(), format!("{FILE_NAME}.lock")]);
         let again = LocalProfileStore::open(&file).unwrap();
         again.merge(&[
             update("a|alice", "o1", 1_709_510_400),
@@ -230,6 +290,41 @@ mod tests {
             "the repeated update o1 counts once"
         );
         assert_eq!(map["a|alice"].last_seen, 1_709_600_000);
+    }
+
+    /// Regression: two stores opened on one file (two scans at once) each saved
+    /// the profiles they loaded plus their own updates, so the last save dropped
+    /// the other's learning.
+    #[test]
+    fn concurrent_saves_keep_both_writers_updates_and_count_them_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join(FILE_NAME);
+        let seed = LocalProfileStore::open(&file).unwrap();
+        seed.merge(&[update("a|alice", "o0", 1_709_500_000)]);
+        seed.save().unwrap();
+        let one = LocalProfileStore::open(&file).unwrap();
+        let two = LocalProfileStore::open(&file).unwrap();
+        one.merge(&[update("a|alice", "o1", 1_709_510_400)]);
+        two.merge(&[
+            update("a|alice", "o2", 1_709_600_000),
+            update("b|bob", "o2", 1_709_600_000),
+        ]);
+        // Both also saw o0 again (a re-scanned object): it must not count twice.
+        two.merge(&[update("a|alice", "o0", 1_709_500_000)]);
+        one.save().unwrap();
+        two.save().unwrap();
+        let map = LocalProfileStore::open(&file).unwrap().lock().clone();
+        assert_eq!(map["a|alice"].events, 3, "o0, o1 and o2 once each");
+        assert_eq!(map["a|alice"].first_seen, 1_709_500_000);
+        assert_eq!(map["a|alice"].last_seen, 1_709_600_000);
+        assert_eq!(map["b|bob"].events, 1);
+        // The second writer now holds the merged profiles.
+        assert_eq!(two.len(), 2);
+        assert_eq!(two.lock()["a|alice"].events, 3);
+        // Saving again with nothing new changes nothing.
+        let before = std::fs::read(&file).unwrap();
+        two.save().unwrap();
+        assert_eq!(std::fs::read(&file).unwrap(), before);
     }
 
     #[test]

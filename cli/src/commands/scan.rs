@@ -15,6 +15,7 @@ use trailhound_core::Severity;
 use trailhound_core::decode::Limits;
 use trailhound_core::pipeline::{PipelineConfig, Ports, run_object_with};
 use trailhound_core::ports::{ObjectRef, ObjectSource};
+use trailhound_core::text::terminal_safe;
 
 /// Arguments of `scan`.
 #[derive(Debug, clap::Args)]
@@ -180,7 +181,8 @@ pub fn scan_objects<O: ObjectSource>(
                 }
                 Err(e) => {
                     t.failed += 1;
-                    pb.suspend(|| eprintln!("error: {e}"));
+                    let msg = e.to_string();
+                    pb.suspend(|| eprintln!("error: {}", terminal_safe(&msg)));
                 }
             }
             pb.inc(1);
