@@ -3,6 +3,7 @@
 //! function shares are read by [`trailhound_aws::env::IngestConfig`].
 
 use trailhound_aws::env::{EnvReader, IngestConfig};
+use trailhound_core::decode::DEFAULT_MAX_PAYLOAD_BYTES;
 use trailhound_core::logs::LogsConfig;
 use trailhound_core::sources::cwl::SourceMap;
 
@@ -11,6 +12,11 @@ pub use trailhound_aws::env::ConfigError;
 /// Where each source's model is read from when `MODEL_KEY` is not set; `{source}`
 /// becomes `cloudtrail`, `vpcflow` or `access_log`.
 pub const DEFAULT_MODEL_KEY: &str = "models/{source}/model.bin";
+
+/// The largest `MAX_PAYLOAD_BYTES` accepted (64 MiB): a payload is held in memory
+/// whole, and peak memory is a small multiple of it, so a larger cap would not fit
+/// the function's 512 MB.
+pub const MAX_PAYLOAD_CEILING: u64 = 64 * 1024 * 1024;
 
 /// The validated configuration.
 #[derive(Debug, Clone, PartialEq)]
@@ -24,6 +30,10 @@ pub struct Config {
     /// (`/vpc/flow*=vpcflow,/nginx/*=access_log:nginx`, a custom flow log format as
     /// `PATTERN=vpcflow:${version} ${srcaddr} …`); empty means content sniffing only.
     pub log_group_sources: SourceMap,
+    /// `MAX_PAYLOAD_BYTES`: the cap on one subscription payload's decompressed
+    /// size (default 16 MiB, at most [`MAX_PAYLOAD_CEILING`]). `MAX_DECOMPRESSED_BYTES`
+    /// caps objects, which this function does not read.
+    pub max_payload_bytes: u64,
 }
 
 impl Config {
@@ -47,11 +57,21 @@ impl Config {
         let log_group_sources = env.parse("LOG_GROUP_SOURCES", SourceMap::default(), |v| {
             SourceMap::parse(v).map_err(|e| e.to_string())
         });
+        let max_payload_bytes =
+            env.parse("MAX_PAYLOAD_BYTES", DEFAULT_MAX_PAYLOAD_BYTES, |v| {
+                match v.parse::<u64>() {
+                    Ok(n) if (1..=MAX_PAYLOAD_CEILING).contains(&n) => Ok(n),
+                    _ => Err(format!(
+                        "expected a number of bytes from 1 to {MAX_PAYLOAD_CEILING}: a payload is held in memory whole"
+                    )),
+                }
+            });
         env.finish()?;
         Ok(Self {
             ingest,
             model_key,
             log_group_sources,
+            max_payload_bytes,
         })
     }
 
@@ -62,8 +82,10 @@ impl Config {
 
     /// The pipeline settings this configuration implies.
     pub fn pipeline(&self) -> LogsConfig {
+        let mut pipeline = self.ingest.pipeline();
+        pipeline.limits.max_payload_bytes = self.max_payload_bytes;
         LogsConfig {
-            pipeline: self.ingest.pipeline(),
+            pipeline,
             sources: self.log_group_sources.clone(),
         }
     }
@@ -100,6 +122,7 @@ mod tests {
         assert_eq!(cfg.log_group_sources, SourceMap::default());
         assert_eq!(cfg.ingest.min_alert_severity, Severity::Medium);
         assert_eq!(cfg.ingest.max_decompressed_bytes, 536_870_912);
+        assert_eq!(cfg.max_payload_bytes, 16 << 20);
         assert_eq!(cfg.ingest.model_refresh, Duration::from_secs(300));
         assert_eq!(cfg.ingest.finding_ttl_days, 90);
     }
@@ -112,6 +135,7 @@ mod tests {
             ("LOG_GROUP_SOURCES", "/vpc/*=netflow"),
             ("MIN_ALERT_SEVERITY", "severe"),
             ("MAX_DECOMPRESSED_BYTES", "0"),
+            ("MAX_PAYLOAD_BYTES", "536870912"),
             ("MODEL_REFRESH_SECONDS", "soon"),
             ("FINDING_TTL_DAYS", "-1"),
         ]))
@@ -124,6 +148,7 @@ mod tests {
             "LOG_GROUP_SOURCES",
             "MIN_ALERT_SEVERITY",
             "MAX_DECOMPRESSED_BYTES",
+            "MAX_PAYLOAD_BYTES",
             "MODEL_REFRESH_SECONDS",
             "FINDING_TTL_DAYS",
         ];
@@ -131,6 +156,25 @@ mod tests {
         for name in names {
             assert!(err.to_string().contains(name), "{name} missing from {err}");
         }
+    }
+
+    /// Regression: the payload cap was the object cap (512 MiB, as template.yaml
+    /// sets `MAX_DECOMPRESSED_BYTES`), so one 1 MB gzip bomb inflated to 540 MB of
+    /// RSS in a 512 MB function before it was refused.
+    #[test]
+    fn the_payload_cap_fits_the_function_whatever_the_object_cap() {
+        let mut vars = BASE.to_vec();
+        vars.push(("MAX_DECOMPRESSED_BYTES", "536870912"));
+        let limits = Config::from_lookup(lookup(&vars))
+            .unwrap()
+            .pipeline()
+            .pipeline
+            .limits;
+        assert_eq!(limits.max_decompressed_bytes, 536_870_912);
+        assert_eq!(limits.max_payload_bytes, 16 << 20);
+        vars.push(("MAX_PAYLOAD_BYTES", "1048576"));
+        let cfg = Config::from_lookup(lookup(&vars)).unwrap();
+        assert_eq!(cfg.pipeline().pipeline.limits.max_payload_bytes, 1 << 20);
     }
 
     #[test]

@@ -127,18 +127,18 @@ fn make(kind: &str, bytes: usize) -> Vec<u8> {
                 let msg = if ct {
                     format!(
                         r#"{{"eventVersion":"1.09","userIdentity":{{"type":"IAMUser","arn":"arn:aws:iam::123456789012:user/u{}","accountId":"123456789012"}},"eventTime":"2024-03-04T10:{:02}:{:02}Z","eventSource":"s3.amazonaws.com","eventName":"GetObject","awsRegion":"us-east-1","sourceIPAddress":"203.0.113.{}","userAgent":"aws-cli/2.15","eventID":"5f4d6c1e-0000-4000-8000-{:012}","eventType":"AwsApiCall","recipientAccountId":"123456789012"}}"#,
-                        i % 50,
+                        i % 8,
                         (i / 60) % 60,
                         i % 60,
-                        i % 250,
+                        i % 16,
                         i
                     )
                 } else {
                     format!(
                         "2 123456789012 eni-0a1b2c3d 10.0.{}.{} 10.0.2.9 443 {} 6 10 840 1709547300 1709547360 ACCEPT OK",
-                        (i / 250) % 250,
-                        i % 250,
-                        1024 + i % 60000
+                        (i / 64) % 4,
+                        i % 64,
+                        1024 + i % 16
                     )
                 };
                 json.push_str(&format!(
