@@ -288,7 +288,7 @@ impl<'a> BatchBaseline<'a> {
         let day = day_of(e.time);
         self.networks
             .get(network_of(batch.str(e.ip)))
-            .is_none_or(|&d| day - d >= DECAY_DAYS)
+            .is_none_or(|&d| day.saturating_sub(d) >= DECAY_DAYS)
     }
 
     /// The baseline's view of one event of the batch.

@@ -98,7 +98,8 @@ impl EntrySet {
 
     /// Whether `key` was seen within [`DECAY_DAYS`] before `day`.
     pub fn seen_within(&self, key: &str, day: i64) -> bool {
-        self.last_seen(key).is_some_and(|d| day - d < DECAY_DAYS)
+        self.last_seen(key)
+            .is_some_and(|d| day.saturating_sub(d) < DECAY_DAYS)
     }
 
     /// Entries remembered.
@@ -127,7 +128,10 @@ impl EntrySet {
     /// `capacity`, those seen longest ago (ties: the greater key first), so the
     /// result is the same whatever order updates arrived in.
     pub fn prune(&mut self, newest_day: i64, capacity: usize) {
-        self.0.retain(|_, d| newest_day - *d < DECAY_DAYS);
+        // Days come from stored profiles: saturate, so a day far in the past (or
+        // future) decays (or stays) instead of overflowing.
+        self.0
+            .retain(|_, d| newest_day.saturating_sub(*d) < DECAY_DAYS);
         if self.0.len() <= capacity {
             return;
         }
@@ -221,7 +225,7 @@ impl Profile {
             self.first_seen = self.first_seen.min(t);
             self.last_seen = self.last_seen.max(t);
         }
-        self.events += 1;
+        self.events = self.events.saturating_add(1);
     }
 
     /// Days of history this profile covers by time `at` (the later of `at` and the
@@ -230,7 +234,7 @@ impl Profile {
         if self.events == 0 {
             return 0.0;
         }
-        (self.last_seen.max(at) - self.first_seen) as f64 / SECONDS_PER_DAY as f64
+        self.last_seen.max(at).saturating_sub(self.first_seen) as f64 / SECONDS_PER_DAY as f64
     }
 
     /// Merges an update: sets are unions keeping the later day, then decayed and

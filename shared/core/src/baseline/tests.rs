@@ -457,3 +457,24 @@ fn batch_keys_lists_each_principal_once() {
     assert_eq!(origin_of("a/b.json.gz"), origin_of("a/b.json.gz"));
     assert_ne!(origin_of("a/b.json.gz"), origin_of("a/c.json.gz"));
 }
+
+/// Regression (fuzz `profiles_json`): a stored day or time near `i64::MIN`
+/// overflowed the age arithmetic (a panic in debug builds; in release the wrapped
+/// age kept the entry forever and made it count as recent).
+#[test]
+fn a_stored_day_far_in_the_past_decays_instead_of_overflowing() {
+    let mut p: Profile = serde_json::from_str(
+        r#"{"first_seen":-9223372036854775808,"last_seen":1709547335,"events":18446744073709551615,
+            "networks":{"203.0.113.0/24":-9223372036854775808,"198.51.100.0/24":19786}}"#,
+    )
+    .unwrap();
+    let today = day_of(1_709_547_335);
+    assert!(!p.networks.seen_within("203.0.113.0/24", today));
+    assert!(p.networks.seen_within("198.51.100.0/24", today));
+    assert!(p.history_days(1_709_547_335) > 1e12);
+    p.record_time(1_709_547_400);
+    assert_eq!(p.events, u64::MAX);
+    p.prune();
+    let kept: Vec<&str> = p.networks.iter().map(|(k, _)| k).collect();
+    assert_eq!(kept, ["198.51.100.0/24"]);
+}
