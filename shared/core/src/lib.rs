@@ -20,6 +20,7 @@ pub mod simulate;
 pub mod sources;
 pub mod text;
 pub mod timefmt;
+pub mod walk;
 
 pub use finding::{Detection, Finding, Triage};
 pub use severity::Severity;
