@@ -1,7 +1,8 @@
 //! Cost of Sigma rules while parsing CloudTrail: `CtBatch::read_with` on a
 //! simulated day (plain JSON, so gunzip does not hide the difference) with no rule
 //! set, the built-in threshold rules, 60 indexed rules, and 60 rules of which 3 have
-//! no `eventName`/`eventSource` constraint (every event then pays a generic parse).
+//! no `eventName`/`eventSource` constraint (every event then pays a generic parse);
+//! and the worst `re` the caps accept on one event with a 1 MB field.
 //!
 //! Run with `cargo bench -p trailhound-core --bench sigma`.
 
@@ -178,5 +179,43 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench);
+/// The costliest `re` a rule may hold (the largest `[a-z]{n}b` under the size cap)
+/// on one event with a 1 MB user agent: what the regex size cap and the matched
+/// text bound leave (without them, `[a-z]{100}{100}b` took 157 s on this event).
+fn worst_regex(c: &mut Criterion) {
+    let rule = |n: usize| {
+        format!(
+            "title: ua\nid: ua\ndetection:\n  selection:\n    eventName: CreateUser\n    userAgent|re: '[a-z]{{{n}}}b'\n  condition: selection\n"
+        )
+    };
+    let loads = |n: usize| {
+        RuleSet::from_yaml_strs(&[("ua.yml", &rule(n))])
+            .1
+            .is_empty()
+    };
+    let (mut ok, mut too_big) = (1usize, 1_000_000usize);
+    while too_big - ok > 1 {
+        let mid = (ok + too_big) / 2;
+        if loads(mid) {
+            ok = mid;
+        } else {
+            too_big = mid;
+        }
+    }
+    let (set, _) = RuleSet::from_yaml_strs(&[("ua.yml", &rule(ok))]);
+    let record = serde_json::to_vec(&serde_json::json!({
+        "eventSource": "iam.amazonaws.com",
+        "eventName": "CreateUser",
+        "userAgent": "a".repeat(1 << 20),
+    }))
+    .unwrap();
+    let mut g = c.benchmark_group("sigma_re");
+    g.sample_size(10);
+    g.bench_function(format!("[a-z]{{{ok}}}b on a 1 MB user agent"), |b| {
+        b.iter(|| black_box(set.matches(&record).unwrap().len()));
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench, worst_regex);
 criterion_main!(benches);

@@ -36,7 +36,9 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.as_slice() {
         [flag, kind, file, rest @ ..] if flag == "--make" => {
-            let bytes = rest.first().map_or((16 << 20) - 4096, |b| b.parse().unwrap());
+            let bytes = rest
+                .first()
+                .map_or((16 << 20) - 4096, |b| b.parse().unwrap());
             let event = make(kind, bytes);
             assert!(event.len() <= MAX_EVENT, "event of {} bytes", event.len());
             std::fs::write(file, &event).unwrap();
@@ -81,7 +83,10 @@ fn status(key: &str) -> String {
     std::fs::read_to_string("/proc/self/status")
         .unwrap_or_default()
         .lines()
-        .find_map(|l| l.strip_prefix(key).map(|v| v.trim_start_matches(':').trim().to_owned()))
+        .find_map(|l| {
+            l.strip_prefix(key)
+                .map(|v| v.trim_start_matches(':').trim().to_owned())
+        })
         .unwrap_or_else(|| "unknown".to_owned())
 }
 

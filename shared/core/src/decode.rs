@@ -214,14 +214,15 @@ pub fn gunzip_into(
     out.clear();
     let limit = cap.saturating_add(1);
     // The last member's trailer tells the size of a single-member payload. It is the
-    // sender's word: trust it only up to a ratio that ordinary logs reach.
-    let hint = gz
+    // sender's word: reserve it up front only up to a ratio that ordinary logs
+    // reach, and otherwise let it only stop a doubling from overshooting.
+    let claim = gz
         .len()
         .checked_sub(4)
-        .map_or(0, |i| le32(&gz[i..]) as usize)
-        .min(gz.len().saturating_mul(8));
-    if out.capacity() < hint {
-        out.reserve_exact(hint.saturating_add(1).min(limit));
+        .map_or(0, |i| le32(&gz[i..]) as usize);
+    let upfront = claim.min(gz.len().saturating_mul(8));
+    if out.capacity() < upfront {
+        out.reserve_exact(upfront.saturating_add(1).min(limit));
     }
     while !gz.is_empty() {
         let mut body = &gz[gzip_header_len(gz)?..];
@@ -229,8 +230,11 @@ pub fn gunzip_into(
         let start = out.len();
         loop {
             if out.len() >= out.capacity() {
-                let grow = out.len().max(16 * 1024).min(limit - out.len());
-                out.reserve_exact(grow);
+                let mut grow = out.len().max(16 * 1024);
+                if claim > out.len() {
+                    grow = grow.min(claim + 1 - out.len());
+                }
+                out.reserve_exact(grow.min(limit - out.len()));
             }
             let (in_before, out_before) = (inflate.total_in(), out.len());
             let status = inflate
@@ -329,7 +333,11 @@ mod tests {
         let mut out = Vec::new();
         let mut inflate = flate2::Decompress::new(false);
         assert!(gunzip_into(&mut inflate, &liar, cap, &mut out).is_err());
-        assert!(out.capacity() <= (8 * n).max(32 << 10), "{}", out.capacity());
+        assert!(
+            out.capacity() <= (8 * n).max(32 << 10),
+            "{}",
+            out.capacity()
+        );
         // A bomb refused at the cap holds at most the cap.
         let bomb = gzip(&vec![0u8; 80 << 20]);
         assert!(matches!(
@@ -345,7 +353,17 @@ mod tests {
             gunzip_into(&mut inflate, &gz, cap, &mut out).unwrap();
             assert_eq!(out, data);
             let bound = (2 * size).max(8 * gz.len()).max(16 << 10) + 1;
-            assert!(out.capacity() <= bound, "{size}: {} > {bound}", out.capacity());
+            assert!(
+                out.capacity() <= bound,
+                "{size}: {} > {bound}",
+                out.capacity()
+            );
+            // A truthful size claim makes the last doubling land on the size.
+            assert!(
+                out.capacity() <= size.max(16 << 10) + 1,
+                "{size}: {}",
+                out.capacity()
+            );
         }
     }
 

@@ -220,11 +220,7 @@ fn rule_with_condition(condition: &str) -> String {
 #[test]
 fn a_deeply_nested_condition_skips_its_file_instead_of_overflowing_the_stack() {
     let n = 100_000;
-    let deep = rule_with_condition(&format!(
-        "{}selection{}",
-        "(".repeat(n),
-        ")".repeat(n)
-    ));
+    let deep = rule_with_condition(&format!("{}selection{}", "(".repeat(n), ")".repeat(n)));
     let nots = rule_with_condition(&format!("{}selection", "not ".repeat(n)));
     let fine = rule_with_condition("((selection))");
     let (len, errors) = std::thread::Builder::new()
@@ -257,7 +253,8 @@ fn hostile_yaml_rule_files_are_refused_before_parsing() {
     for i in 1..100 {
         block.push_str(&format!("{}k{i}:\n", " ".repeat(2 * i)));
     }
-    let mut bomb = String::from("title: lol\nl0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+    let mut bomb =
+        String::from("title: lol\nl0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
     for i in 1..9 {
         let refs = vec![format!("*l{}", i - 1); 9].join(", ");
         bomb.push_str(&format!("l{i}: &l{i} [{refs}]\n"));
@@ -269,9 +266,21 @@ fn hostile_yaml_rule_files_are_refused_before_parsing() {
         "# padding\n".repeat(120_000)
     );
     let cases = [
-        ("flow.yml", format!("title: [{}", "[".repeat(100_000)), "nests deeper than 64"),
-        ("map.yml", format!("title: {}", "{".repeat(100_000)), "nests deeper than 64"),
-        ("compact.yml", format!("title: x\ntags:\n{}", "- ".repeat(100_000)), "nests deeper than 64"),
+        (
+            "flow.yml",
+            format!("title: [{}", "[".repeat(100_000)),
+            "nests deeper than 64",
+        ),
+        (
+            "map.yml",
+            format!("title: {}", "{".repeat(100_000)),
+            "nests deeper than 64",
+        ),
+        (
+            "compact.yml",
+            format!("title: x\ntags:\n{}", "- ".repeat(100_000)),
+            "nests deeper than 64",
+        ),
         ("block.yml", block, "nests deeper than 64"),
         ("bomb.yml", bomb, "aliases"),
         ("big.yml", big, "more than the 1048576 accepted"),
@@ -291,12 +300,12 @@ fn hostile_yaml_rule_files_are_refused_before_parsing() {
 #[test]
 fn an_oversized_rule_file_on_disk_is_a_load_error() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("ok.yml"),
+    std::fs::write(dir.path().join("ok.yml"), rule_with_condition("selection")).unwrap();
+    let huge = format!(
+        "{}{}",
         rule_with_condition("selection"),
-    )
-    .unwrap();
-    let huge = format!("{}{}", rule_with_condition("selection"), "#".repeat(3 << 20));
+        "#".repeat(3 << 20)
+    );
     std::fs::write(dir.path().join("huge.yml"), huge).unwrap();
     let (set, errors) = RuleSet::load_dir(dir.path());
     assert_eq!(set.len(), 1);

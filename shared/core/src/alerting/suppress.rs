@@ -454,12 +454,25 @@ suppressions:
         }
         let mut bomb = String::from("a: &a \"lol\"\n");
         for i in 1..10 {
-            bomb.push_str(&format!("{}: &{} [{}]\n", i, i, vec![format!("*{}", i - 1); 10].join(", ")));
+            bomb.push_str(&format!(
+                "{}: &{} [{}]\n",
+                i,
+                i,
+                vec![format!("*{}", i - 1); 10].join(", ")
+            ));
         }
         bomb = bomb.replace("*0", "*a");
         let cases = [
-            ("flow", format!("suppressions: {}", "[".repeat(100_000)), "nests deeper"),
-            ("map", format!("suppressions: {}", "{".repeat(100_000)), "nests deeper"),
+            (
+                "flow",
+                format!("suppressions: {}", "[".repeat(100_000)),
+                "nests deeper",
+            ),
+            (
+                "map",
+                format!("suppressions: {}", "{".repeat(100_000)),
+                "nests deeper",
+            ),
             ("block", block, "nests deeper"),
             ("alias bomb", bomb, "aliases"),
             ("size", format!("# {}\n", "x".repeat(2 << 20)), "bytes"),
@@ -468,7 +481,10 @@ suppressions:
             let err = Suppressions::from_yaml(&text, "hostile.yaml", NOW)
                 .expect_err(name)
                 .to_string();
-            assert!(err.starts_with("hostile.yaml: refused before parsing"), "{name}: {err}");
+            assert!(
+                err.starts_with("hostile.yaml: refused before parsing"),
+                "{name}: {err}"
+            );
             // Refused by the linear pre-scan: the parser never sees the text.
             assert!(err.contains(want), "{name}: {err}");
         }

@@ -168,12 +168,10 @@ impl Decoder {
             return Err(bad_gzip("missing gzip magic bytes"));
         }
         let cap = usize::try_from(limits.max_payload_bytes).unwrap_or(usize::MAX);
-        decode::gunzip_into(&mut self.inflate, &self.gz, cap, &mut out.json).map_err(
-            |e| match e {
-                DecodeError::TooLarge { cap } => CwlError::TooLarge { cap },
-                DecodeError::Io(e) => CwlError::Gzip(e),
-            },
-        )
+        decode::gunzip_into(&mut self.inflate, &self.gz, cap, &mut out.json).map_err(|e| match e {
+            DecodeError::TooLarge { cap } => CwlError::TooLarge { cap },
+            DecodeError::Io(e) => CwlError::Gzip(e),
+        })
     }
 }
 

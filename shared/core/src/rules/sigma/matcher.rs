@@ -170,13 +170,15 @@ impl Matcher {
     pub(crate) fn matches_value(&self, v: &Value) -> bool {
         match self {
             Matcher::Glob(g) => !v.is_null() && g.matches(&text(v)),
-            Matcher::Regex(re) => !v.is_null() && {
-                let t = text(v);
-                let haystack = regex_haystack(&t);
-                #[cfg(test)]
-                REGEX_TEXT_BYTES.with(|n| n.set(n.get() + haystack.len()));
-                re.is_match(haystack)
-            },
+            Matcher::Regex(re) => {
+                !v.is_null() && {
+                    let t = text(v);
+                    let haystack = regex_haystack(&t);
+                    #[cfg(test)]
+                    REGEX_TEXT_BYTES.with(|n| n.set(n.get() + haystack.len()));
+                    re.is_match(haystack)
+                }
+            }
             Matcher::Cmp(op, n) => number(v).is_some_and(|x| match op {
                 CmpOp::Gt => x > *n,
                 CmpOp::Gte => x >= *n,
