@@ -10,6 +10,7 @@ use std::sync::Arc;
 use trailhound_core::rules::builtin;
 use trailhound_core::rules::check::{self, TestOutcome};
 use trailhound_core::rules::sigma::{LoadError, Origin, RuleKind, RuleSet, SigmaRule};
+use trailhound_core::text::terminal_safe as safe;
 
 /// `--rules DIR` (repeatable): Sigma rule directories on top of the built-in pack.
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -33,7 +34,7 @@ impl RulesOpts {
         }
         let (set, errors) = build(&self.rules);
         for e in &errors {
-            eprintln!("warning: rule not loaded: {e}");
+            eprintln!("warning: rule not loaded: {}", safe(&e.to_string()));
         }
         Arc::new(set)
     }
@@ -148,25 +149,26 @@ fn list(dirs: &[PathBuf], json: bool) -> Result<ExitCode> {
             "{:<id_w$}  {:<9}  {:>5}  {:<13}  {:<6}  {:<10}  TITLE",
             "ID", "KIND", "SEV", "TECHNIQUE", "ATT&CK", "ORIGIN"
         )?;
+        // Ids, titles and file names come from user files: shown terminal-safe.
         for r in &rows {
             writeln!(
                 out,
                 "{:<id_w$}  {:<9}  {:>5.1}  {:<13}  {:<6}  {:<10}  {}",
-                r.id,
+                safe(&r.id),
                 r.kind,
                 r.severity,
                 if r.technique.is_empty() {
-                    "-"
+                    "-".into()
                 } else {
-                    &r.technique
+                    safe(&r.technique)
                 },
                 if r.attack_version.is_empty() {
-                    "-"
+                    "-".into()
                 } else {
-                    &r.attack_version
+                    safe(&r.attack_version)
                 },
-                r.origin,
-                r.title
+                safe(&r.origin),
+                safe(&r.title)
             )?;
         }
         writeln!(
@@ -182,12 +184,16 @@ fn list(dirs: &[PathBuf], json: bool) -> Result<ExitCode> {
                 out,
                 "note: {} rule(s) have no eventName/eventSource constraint and run on every event: {}",
                 unindexed.len(),
-                unindexed.join(", ")
+                safe(&unindexed.join(", "))
             )?;
         }
     }
     for e in &errors {
-        writeln!(out, "not loaded: {}: {}", e.file, e.reason)?;
+        writeln!(
+            out,
+            "not loaded: {}",
+            safe(&format!("{}: {}", e.file, e.reason))
+        )?;
     }
     Ok(if errors.is_empty() {
         ExitCode::SUCCESS
