@@ -199,13 +199,7 @@ pub fn sigma_rule(data: &[u8]) {
     let yaml = if m & 1 == 0 {
         text.into_owned()
     } else {
-        // a JSON string is a YAML double-quoted scalar
-        let cond = serde_json::to_string(text.as_ref()).unwrap_or_default();
-        format!(
-            "title: fuzz\nid: fuzz.condition\nlevel: high\nlogsource:\n  product: aws\n  service: cloudtrail\n\
-             detection:\n  sel:\n    eventName: PutObject\n  sel2:\n    eventSource|endswith: .amazonaws.com\n\
-             \x20 filter:\n    userIdentity.type: Root\n  condition: {cond}\n"
-        )
+        sigma_condition_rule(&text)
     };
     let (rules, _errors) = RuleSet::from_yaml_strs(&[("fuzz.yml", &yaml)]);
     if rules.is_empty() {
@@ -218,6 +212,18 @@ pub fn sigma_rule(data: &[u8]) {
             let _ = batch.push_json(e.message.as_bytes());
         }
     }
+}
+
+/// A Sigma rule whose condition is `cond`, over the selections `sel`, `sel2` and
+/// `filter`.
+pub fn sigma_condition_rule(cond: &str) -> String {
+    // a JSON string is a YAML double-quoted scalar
+    let cond = serde_json::to_string(cond).unwrap_or_default();
+    format!(
+        "title: fuzz\nid: fuzz.condition\nlevel: high\nlogsource:\n  product: aws\n  service: cloudtrail\n\
+             detection:\n  sel:\n    eventName: PutObject\n  sel2:\n    eventSource|endswith: .amazonaws.com\n\
+             \x20 filter:\n    userIdentity.type: Root\n  condition: {cond}\n"
+    )
 }
 
 /// A suppression file, then matched against the fixture's findings.

@@ -157,6 +157,13 @@ fn the_harness_reaches_the_parsers() {
     let batch =
         trailhound_core::sources::cloudtrail::CtBatch::read(&gz[..], &harness::LIMITS).unwrap();
     assert!(!batch.events.is_empty(), "gzip seed did not parse");
+    let rule = harness::sigma_condition_rule("(sel or sel2) and not filter");
+    let (rules, errors) =
+        trailhound_core::rules::sigma::RuleSet::from_yaml_strs(&[("cond.yml", &rule)]);
+    assert!(
+        errors.is_empty() && rules.len() == 1,
+        "the condition template does not compile: {errors:?}"
+    );
     let framed = harness::with_header(b"not postcard");
     assert!(matches!(
         trailhound_core::models::artifact::Model::from_bytes(&framed),
