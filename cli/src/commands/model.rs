@@ -1,4 +1,8 @@
-//! `trailhound model`: inspect model files.
+//! `trailhound model`: inspect model files, and sign and upload them for the Lambdas.
+//!
+//! Local commands (`scan --model FILE`, `model info`) trust the file they are given;
+//! only models read from S3 by the functions must carry a signature, so `push` is the
+//! one way a model reaches them.
 
 use crate::local::load_model;
 use anyhow::{Context, Result};
@@ -21,33 +25,64 @@ pub enum ModelCommand {
         /// The model file.
         path: PathBuf,
     },
-    /// Upload a model where the Lambda reads it (checked first; a refused model is never uploaded).
+    /// Sign a model with the stack's key and upload it where the Lambdas read it
+    /// (checked first; a model they would refuse is never uploaded).
     Push {
         /// The model file.
         path: PathBuf,
-        /// The model bucket (`MODEL_BUCKET` of the functions).
+        /// The model bucket (`MODEL_BUCKET` of the functions; stack output ModelBucketName).
         #[arg(long)]
         bucket: String,
-        /// The object key (`MODEL_KEY` of the functions).
-        #[arg(long, default_value = "models/cloudtrail/model.bin")]
-        key: String,
+        /// The log source the model scores; the object key is `models/SOURCE/model.bin`.
+        #[arg(long, default_value = "cloudtrail", value_parser = ["cloudtrail", "vpcflow", "access_log"])]
+        source: String,
+        /// The object key, when not the source's default (`MODEL_KEY` of the function).
+        #[arg(long)]
+        key: Option<String>,
+        /// The SSM SecureString holding the signing key (stack output
+        /// ModelSigningKeyParameter; `MODEL_SIGNING_KEY_PARAMETER` of the functions).
+        #[arg(
+            long,
+            env = "MODEL_SIGNING_KEY_PARAMETER",
+            default_value = "/trailhound/model-signing-key"
+        )]
+        signing_key_parameter: String,
     },
 }
 
 /// Runs `model`.
 pub fn run(a: Args) -> Result<ExitCode> {
     match a.command {
-        ModelCommand::Push { path, bucket, key } => {
+        ModelCommand::Push {
+            path,
+            bucket,
+            source,
+            key,
+            signing_key_parameter,
+        } => {
+            let key = key.unwrap_or_else(|| format!("models/{source}/model.bin"));
             let bytes = std::fs::read(&path)
                 .with_context(|| format!("cannot read model {}", path.display()))?;
             let pushed = super::block_on(async {
                 let config = trailhound_aws::load_sdk_config().await;
-                let client = trailhound_aws::s3_client(&config);
-                trailhound_aws::push_model(&client, &bucket, &key, bytes).await
-            })
-            .with_context(|| format!("cannot push {} to s3://{bucket}/{key}", path.display()))?;
+                let clients = trailhound_aws::Clients::new(&config);
+                let signing_key =
+                    trailhound_aws::signing::fetch_key(&clients.ssm, &signing_key_parameter)
+                        .await
+                        .with_context(|| {
+                            format!(
+                                "cannot read the model signing key {signing_key_parameter} \
+                                 (infra/deploy.sh creates it; --signing-key-parameter names another)"
+                            )
+                        })?;
+                trailhound_aws::push_model(&clients.s3, &bucket, &key, bytes, &signing_key)
+                    .await
+                    .with_context(|| {
+                        format!("cannot push {} to s3://{bucket}/{key}", path.display())
+                    })
+            })?;
             eprintln!(
-                "pushed model {} to s3://{bucket}/{key} (etag {})",
+                "pushed model {} to s3://{bucket}/{key}, signed with {signing_key_parameter} (etag {})",
                 pushed.version,
                 pushed.etag.as_deref().unwrap_or("-")
             );

@@ -22,7 +22,10 @@ use std::io::Read;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 use trailhound_aws::testing::{gzip, moto_config, simulate, train, unique_name};
-use trailhound_aws::{Clients, S3ModelSource, S3ObjectSource, dynamo::create_table, push_model};
+use trailhound_aws::signing::{store_test_key, test_key};
+use trailhound_aws::{
+    Clients, S3ModelSource, S3ObjectSource, SigningKeySource, dynamo::create_table, push_model,
+};
 use trailhound_core::Finding;
 use trailhound_core::ports::{
     AlertSink, FindingStore, ModelSource, ObjectSource, ObjectSummary, PortError, StoreOutcome,
@@ -126,9 +129,16 @@ async fn prepare(state: &str, per_file: usize, files: usize) {
         .send()
         .await
         .unwrap();
-    push_model(&clients.s3, &models, MODEL_KEY, model.to_bytes().unwrap())
-        .await
-        .unwrap();
+    let signing_key_parameter = store_test_key(&clients.ssm).await.unwrap();
+    push_model(
+        &clients.s3,
+        &models,
+        MODEL_KEY,
+        model.to_bytes().unwrap(),
+        &test_key(),
+    )
+    .await
+    .unwrap();
     let mut keys = Vec::new();
     for (i, chunk) in records.chunks(per_file).take(files).enumerate() {
         let body = gzip(&serde_json::to_vec(&json!({ "Records": chunk })).unwrap()).unwrap();
@@ -154,6 +164,7 @@ async fn prepare(state: &str, per_file: usize, files: usize) {
     }
     let doc = json!({
         "trail": trail, "models": models, "table": table,
+        "signing_key_parameter": signing_key_parameter,
         "topic": topic.topic_arn().unwrap(), "keys": keys,
     });
     std::fs::write(state, doc.to_string()).unwrap();
@@ -177,6 +188,7 @@ async fn run(state: &str, started: Instant, all_moto: bool) {
         ("FINDINGS_TABLE", s("table")),
         ("ALERTS_TOPIC_ARN", s("topic")),
         ("MODEL_BUCKET", s("models")),
+        ("MODEL_SIGNING_KEY_PARAMETER", s("signing_key_parameter")),
     ];
     let config =
         Config::from_lookup(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()))
@@ -207,7 +219,8 @@ async fn run(state: &str, started: Instant, all_moto: bool) {
                 &config.ingest.model_bucket,
                 &config.model_key,
                 config.ingest.model_refresh,
-            ),
+            )
+            .with_signing_key(SigningKeySource::Fixed(test_key().into())),
             findings: CountingStore::default(),
             alerts: CountingSink::default(),
             profiles: None,

@@ -13,6 +13,7 @@ use trailhound_aws::testing::{
     FilteredQueue, merge, moto_config, moto_endpoint, simulate, stop_logging_file, stored_findings,
     train, unique_name,
 };
+use trailhound_aws::signing::{store_test_key, test_key};
 use trailhound_aws::{Clients, dynamo::create_table, push_model};
 use trailhound_core::Severity;
 use trailhound_core::models::artifact::Model;
@@ -82,6 +83,10 @@ async fn env(test: &str, refresh_seconds: u64) -> Option<Env> {
         ("ALERTS_TOPIC_ARN", topic_arn),
         ("MODEL_BUCKET", models.clone()),
         ("MODEL_REFRESH_SECONDS", refresh_seconds.to_string()),
+        (
+            "MODEL_SIGNING_KEY_PARAMETER",
+            store_test_key(&clients.ssm).await.unwrap(),
+        ),
     ];
     let config =
         Config::from_lookup(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()))
@@ -119,6 +124,7 @@ impl Env {
             &self.models,
             MODEL_KEY,
             model.to_bytes().unwrap(),
+            &test_key(),
         )
         .await
         .unwrap();

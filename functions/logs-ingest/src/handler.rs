@@ -10,7 +10,7 @@ use lambda_runtime::LambdaEvent;
 use serde_json::value::RawValue;
 use std::time::Instant;
 use trailhound_aws::emf::Metrics;
-use trailhound_aws::{Clients, DynamoFindingStore, S3ModelSource, SnsAlertSink};
+use trailhound_aws::{Clients, DynamoFindingStore, S3ModelSource, SigningKeySource, SnsAlertSink};
 use trailhound_core::Severity;
 use trailhound_core::logs::{LogsConfig, LogsError, LogsPorts, LogsReport, ModelSet, run_payload};
 use trailhound_core::ports::{AlertSink, FindingStore, ModelSource, Retry};
@@ -39,6 +39,11 @@ pub type AwsLogsIngest =
 impl AwsLogsIngest {
     /// Builds the AWS adapters from the configuration.
     pub fn on_aws(cfg: &Config, clients: &Clients) -> Self {
+        // One key for the three sources: one GetParameter per cold start.
+        let keys = SigningKeySource::from_parameter(
+            &clients.ssm,
+            cfg.ingest.model_signing_key_parameter.as_deref(),
+        );
         let model = |source: &str| {
             S3ModelSource::new(
                 clients.s3.clone(),
@@ -46,6 +51,8 @@ impl AwsLogsIngest {
                 cfg.model_key_for(source),
                 cfg.ingest.model_refresh,
             )
+            .with_source(source)
+            .with_signing_key(keys.clone())
         };
         LogsIngest {
             cloudtrail_model: model("cloudtrail"),

@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use std::collections::BTreeSet;
 use std::io::Write as _;
 use trailhound_aws::push_model;
+use trailhound_aws::signing::{store_test_key, test_key};
 use trailhound_aws::testing::{
     FilteredQueue, moto_config, moto_endpoint, stored_findings, unique_name,
 };
@@ -71,6 +72,10 @@ async fn env(test: &str) -> Option<Env> {
         ("FINDINGS_TABLE", table),
         ("ALERTS_TOPIC_ARN", topic_arn),
         ("MODEL_BUCKET", models),
+        (
+            "MODEL_SIGNING_KEY_PARAMETER",
+            store_test_key(&clients.ssm).await.unwrap(),
+        ),
         (
             "LOG_GROUP_SOURCES",
             "/aws/vpc/*=vpcflow,/ecs/nginx*=access_log:nginx".to_owned(),
@@ -438,6 +443,7 @@ async fn the_vpcflow_model_comes_from_s3_and_scores_a_simulated_day() {
         &env.config.ingest.model_bucket,
         &env.config.model_key_for("vpcflow"),
         model.to_bytes().unwrap(),
+        &test_key(),
     )
     .await
     .unwrap();

@@ -108,6 +108,9 @@ pub struct IngestConfig {
     pub alerts_topic_arn: String,
     /// `MODEL_BUCKET`: the bucket holding the model artifacts.
     pub model_bucket: String,
+    /// `MODEL_SIGNING_KEY_PARAMETER`: the SSM SecureString holding the model signing
+    /// key. Unset: every model in S3 is refused and scoring runs on rules only.
+    pub model_signing_key_parameter: Option<String>,
     /// `MIN_ALERT_SEVERITY`: alerts go out at or above this severity.
     pub min_alert_severity: Severity,
     /// `MAX_DECOMPRESSED_BYTES`: the cap on one object's or payload's decompressed size.
@@ -133,6 +136,7 @@ impl IngestConfig {
         let findings_table = env.required("FINDINGS_TABLE");
         let alerts_topic_arn = env.required("ALERTS_TOPIC_ARN");
         let model_bucket = env.required("MODEL_BUCKET");
+        let model_signing_key_parameter = env.optional("MODEL_SIGNING_KEY_PARAMETER");
         if !alerts_topic_arn.is_empty() && !alerts_topic_arn.starts_with("arn:") {
             env.problem(format!(
                 "ALERTS_TOPIC_ARN {alerts_topic_arn:?} is not an ARN"
@@ -168,6 +172,7 @@ impl IngestConfig {
             findings_table,
             alerts_topic_arn,
             model_bucket,
+            model_signing_key_parameter,
             min_alert_severity,
             max_decompressed_bytes,
             model_refresh: Duration::from_secs(refresh),

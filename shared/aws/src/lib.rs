@@ -1,4 +1,5 @@
-//! Adapters of trailhound's ports on the AWS SDK: S3 for log objects and models,
+//! Adapters of trailhound's ports on the AWS SDK: S3 for log objects and (signed)
+//! models, SSM for the model signing key,
 //! DynamoDB for findings and summaries, SNS for alerts, plus the retry, error
 //! translation and CloudWatch metric helpers they share. Nothing here knows about
 //! Lambda: functions and the CLI build these adapters and hand them to the core's
@@ -18,9 +19,10 @@ pub mod sns;
 pub mod testing;
 
 pub use dynamo::DynamoFindingStore;
-pub use model::S3ModelSource;
+pub use model::{PushedModel, S3ModelSource, push_model};
 pub use profiles::DynamoProfileStore;
-pub use s3::{PushedModel, S3ObjectSource, list_objects, push_model};
+pub use s3::{S3ObjectSource, list_objects};
+pub use signing::{ModelSigningKey, SigningKeySource};
 pub use sns::SnsAlertSink;
 
 use aws_config::timeout::TimeoutConfig;
@@ -55,6 +57,8 @@ pub struct Clients {
     pub dynamodb: aws_sdk_dynamodb::Client,
     /// SNS.
     pub sns: aws_sdk_sns::Client,
+    /// SSM (the model signing key parameter).
+    pub ssm: aws_sdk_ssm::Client,
 }
 
 impl Clients {
@@ -64,6 +68,7 @@ impl Clients {
             s3: s3_client(config),
             dynamodb: aws_sdk_dynamodb::Client::new(config),
             sns: aws_sdk_sns::Client::new(config),
+            ssm: aws_sdk_ssm::Client::new(config),
         }
     }
 }

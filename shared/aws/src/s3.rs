@@ -1,11 +1,10 @@
 //! S3: the [`ObjectSource`] the ingest function reads CloudTrail files from, listing
-//! for `s3://bucket/prefix` scans, and the upload of model artifacts.
+//! for `s3://bucket/prefix` scans (models are uploaded by [`crate::model::push_model`]).
 
 use crate::error::port_error;
 use aws_sdk_s3::Client;
 use aws_sdk_s3::primitives::ByteStream;
 use std::io::Cursor;
-use trailhound_core::models::artifact::Model;
 use trailhound_core::ports::{ObjectBody, ObjectRef, ObjectSource, PortError};
 
 /// Reads objects from S3 into memory, refusing bodies larger than a cap.
@@ -108,41 +107,4 @@ pub async fn list_objects(
         }
     }
     Ok(out)
-}
-
-/// What [`push_model`] uploaded.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PushedModel {
-    /// The model's version string.
-    pub version: String,
-    /// The ETag S3 gave the object (functions revalidate against it).
-    pub etag: Option<String>,
-}
-
-/// Uploads a model artifact where the ingest function reads it
-/// (`MODEL_BUCKET`/`MODEL_KEY`). The artifact is checked first: a model this build
-/// would refuse is never uploaded.
-pub async fn push_model(
-    client: &Client,
-    bucket: &str,
-    key: &str,
-    bytes: Vec<u8>,
-) -> Result<PushedModel, PortError> {
-    let model = Model::from_bytes(&bytes).map_err(|e| {
-        PortError::non_retryable(format!("refusing to push s3://{bucket}/{key}")).with_source(e)
-    })?;
-    let out = client
-        .put_object()
-        .bucket(bucket)
-        .key(key)
-        .content_type("application/octet-stream")
-        .metadata("trailhound-model-version", model.version())
-        .body(ByteStream::from(bytes))
-        .send()
-        .await
-        .map_err(|e| port_error(e, format_args!("PutObject s3://{bucket}/{key}")))?;
-    Ok(PushedModel {
-        version: model.version().to_owned(),
-        etag: out.e_tag().map(str::to_owned),
-    })
 }

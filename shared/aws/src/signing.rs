@@ -72,7 +72,9 @@ pub enum SignatureError {
     #[error("malformed model signature (expected {SCHEME}:<64 hex characters>)")]
     Malformed,
     /// The signature was not made with this key over these bytes at this key.
-    #[error("model signature does not verify (other bytes, another object key or another signing key)")]
+    #[error(
+        "model signature does not verify (other bytes, another object key or another signing key)"
+    )]
     Mismatch,
 }
 
@@ -260,6 +262,21 @@ pub async fn put_key(
     Ok(())
 }
 
+/// The fixed key of tests (feature `test-util`): never a deployed key.
+#[cfg(feature = "test-util")]
+pub fn test_key() -> ModelSigningKey {
+    ModelSigningKey::from_bytes(*b"trailhound test model signing k!")
+}
+
+/// Stores [`test_key`] under a new parameter name and returns the name (feature
+/// `test-util`), for tests that set `MODEL_SIGNING_KEY_PARAMETER`.
+#[cfg(feature = "test-util")]
+pub async fn store_test_key(client: &aws_sdk_ssm::Client) -> Result<String, PortError> {
+    let name = format!("/{}", crate::testing::unique_name("th-model-key"));
+    put_key(client, &name, &test_key()).await?;
+    Ok(name)
+}
+
 /// Where a model source gets its key.
 #[derive(Debug, Clone)]
 pub enum SigningKeySource {
@@ -286,7 +303,12 @@ impl SigningKeySource {
     pub fn from_parameter(client: &aws_sdk_ssm::Client, name: Option<&str>) -> Self {
         match name {
             Some(n) => Self::Ssm(Arc::new(SsmSigningKey::new(client.clone(), n))),
-            None => Self::Unconfigured,
+            None => {
+                tracing::error!(
+                    "MODEL_SIGNING_KEY_PARAMETER is not set: every model in S3 is refused and scoring runs on rules only"
+                );
+                Self::Unconfigured
+            }
         }
     }
 
@@ -317,7 +339,10 @@ impl SigningKeySource {
                         if *fresh == *key {
                             Ok(Err(SignatureError::Mismatch))
                         } else {
-                            tracing::info!(parameter = s.parameter(), "model signing key changed since cold start; using the new one");
+                            tracing::info!(
+                                parameter = s.parameter(),
+                                "model signing key changed since cold start; using the new one"
+                            );
                             Ok(fresh.verify(object_key, artifact, signature))
                         }
                     }
@@ -347,7 +372,12 @@ mod tests {
         assert_eq!(k.verify(KEY, b"model bytes", Some(&sig)), Ok(()));
         let cases: [(&str, &ModelSigningKey, &str, &[u8]); 4] = [
             ("other bytes", &k, KEY, b"model bytez"),
-            ("other object key", &k, "models/vpcflow/model.bin", b"model bytes"),
+            (
+                "other object key",
+                &k,
+                "models/vpcflow/model.bin",
+                b"model bytes",
+            ),
             ("other signing key", &key(2), KEY, b"model bytes"),
             ("truncated bytes", &k, KEY, b"model byte"),
         ];
@@ -408,10 +438,7 @@ mod tests {
         let text = k.to_hex();
         assert_eq!(text.len(), 64);
         assert_eq!(ModelSigningKey::from_hex(&format!(" {text}\n")).unwrap(), k);
-        assert_eq!(
-            ModelSigningKey::from_hex(&text.to_uppercase()).unwrap(),
-            k
-        );
+        assert_eq!(ModelSigningKey::from_hex(&text.to_uppercase()).unwrap(), k);
         assert_eq!(
             ModelSigningKey::from_hex("abcd"),
             Err(KeyError::BadLength { found: 4 })
@@ -443,7 +470,10 @@ mod tests {
             Err(KeyUnavailable::Unconfigured)
         ));
         let fixed = SigningKeySource::Fixed(Arc::new(k));
-        assert!(matches!(fixed.verify(KEY, b"m", Some(&sig)).await, Ok(Ok(()))));
+        assert!(matches!(
+            fixed.verify(KEY, b"m", Some(&sig)).await,
+            Ok(Ok(()))
+        ));
         assert!(matches!(
             fixed.verify(KEY, b"n", Some(&sig)).await,
             Ok(Err(SignatureError::Mismatch))

@@ -433,11 +433,14 @@ async fn a_failed_revalidation_keeps_the_cached_model_and_a_cold_one_is_retryabl
         .unwrap()
         .to_bytes()
         .unwrap();
+    let key = trailhound_aws::signing::test_key();
+    let signature = key.sign("models/cloudtrail/model.bin", &bytes);
     let get = mock!(aws_sdk_s3::Client::get_object)
         .sequence()
         .output(move || {
             GetObjectOutput::builder()
                 .e_tag("\"v1\"")
+                .metadata(trailhound_aws::signing::SIGNATURE_METADATA, signature.clone())
                 .body(ByteStream::from(bytes.clone()))
                 .build()
         })
@@ -453,7 +456,8 @@ async fn a_failed_revalidation_keeps_the_cached_model_and_a_cold_one_is_retryabl
         "models",
         "models/cloudtrail/model.bin",
         Duration::ZERO,
-    );
+    )
+    .with_signing_key(trailhound_aws::SigningKeySource::Fixed(key.into()));
     assert!(src.current().await.unwrap().is_some());
     assert!(
         src.current().await.unwrap().is_some(),

@@ -6,10 +6,11 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use trailhound_aws::dynamo::{GSI_BY_SEVERITY_TIME, create_table};
+use trailhound_aws::signing::test_key;
 use trailhound_aws::testing::{moto_config, moto_endpoint, simulate, train, unique_name};
 use trailhound_aws::{
-    Clients, DynamoFindingStore, S3ModelSource, S3ObjectSource, SnsAlertSink, list_objects,
-    push_model,
+    Clients, DynamoFindingStore, S3ModelSource, S3ObjectSource, SigningKeySource, SnsAlertSink,
+    list_objects, push_model,
 };
 use trailhound_core::models::artifact::Model;
 use trailhound_core::ports::{
@@ -139,10 +140,11 @@ async fn model_source_revalidates_by_etag_and_keeps_the_last_good_model() {
     };
     let b = bucket(&c).await;
     let key = "models/cloudtrail/model.bin";
-    let src = S3ModelSource::new(c.s3.clone(), &b, key, Duration::ZERO);
+    let src = S3ModelSource::new(c.s3.clone(), &b, key, Duration::ZERO)
+        .with_signing_key(SigningKeySource::Fixed(Arc::new(test_key())));
     assert!(src.current().await.unwrap().is_none(), "no model yet");
 
-    let pushed = push_model(&c.s3, &b, key, model().to_bytes().unwrap())
+    let pushed = push_model(&c.s3, &b, key, model().to_bytes().unwrap(), &test_key())
         .await
         .unwrap();
     assert_eq!(pushed.version, model().version());
@@ -169,7 +171,7 @@ async fn model_source_revalidates_by_etag_and_keeps_the_last_good_model() {
 
     let mut second = model().clone();
     second.version = "cloudtrail-00000002".into();
-    push_model(&c.s3, &b, key, second.to_bytes().unwrap())
+    push_model(&c.s3, &b, key, second.to_bytes().unwrap(), &test_key())
         .await
         .unwrap();
     assert_eq!(
@@ -188,7 +190,7 @@ async fn model_source_revalidates_by_etag_and_keeps_the_last_good_model() {
         "a deleted model means rules only"
     );
 
-    let err = push_model(&c.s3, &b, key, b"garbage".to_vec())
+    let err = push_model(&c.s3, &b, key, b"garbage".to_vec(), &test_key())
         .await
         .unwrap_err();
     assert_eq!(err.retry, Retry::NonRetryable);
@@ -201,14 +203,15 @@ async fn model_source_waits_for_the_refresh_interval() {
     };
     let b = bucket(&c).await;
     let key = "models/cloudtrail/model.bin";
-    push_model(&c.s3, &b, key, model().to_bytes().unwrap())
+    push_model(&c.s3, &b, key, model().to_bytes().unwrap(), &test_key())
         .await
         .unwrap();
-    let src = S3ModelSource::new(c.s3.clone(), &b, key, Duration::from_secs(3600));
+    let src = S3ModelSource::new(c.s3.clone(), &b, key, Duration::from_secs(3600))
+        .with_signing_key(SigningKeySource::Fixed(Arc::new(test_key())));
     let first = src.current().await.unwrap().unwrap();
     let mut second = model().clone();
     second.version = "cloudtrail-00000003".into();
-    push_model(&c.s3, &b, key, second.to_bytes().unwrap())
+    push_model(&c.s3, &b, key, second.to_bytes().unwrap(), &test_key())
         .await
         .unwrap();
     let cached = src.current().await.unwrap().unwrap();
