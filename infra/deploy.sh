@@ -13,6 +13,12 @@
 # Needs: sam (pip install aws-sam-cli), cargo-lambda (pip install cargo-lambda; it brings
 # zig through the ziglang package), the rustup target aarch64-unknown-linux-gnu, and AWS
 # credentials. STACK (default trailhound) and AWS_REGION pick the stack.
+#
+# Before deploying, the model signing key is created when missing: 256 random bits as 64 hex
+# characters in the SSM SecureString MODEL_SIGNING_KEY_PARAMETER (default
+# /trailhound/model-signing-key; it must match the stack parameter ModelSigningKeyParameterName).
+# CloudFormation cannot create SecureString parameters, hence this step. An existing key is
+# never replaced: rotate it with infra/push-model.sh --rotate-key.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,7 +31,7 @@ while [ $# -gt 0 ]; do
     --guided) guided=1 ;;
     --connect-bucket) connect=1 ;;
     --) shift; extra=("$@"); break ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -68,6 +74,30 @@ print(json.dumps(conf))
   echo "==> s3://$bucket now notifies trailhound; S3 sent a test event that cloudtrail-ingest skips"
 }
 
+# Creates the model signing key parameter if it does not exist yet; never overwrites it.
+ensure_signing_key() {
+  need aws "install the AWS CLI"
+  local parameter=${MODEL_SIGNING_KEY_PARAMETER:-/trailhound/model-signing-key} err
+  if err=$(aws ssm get-parameter --name "$parameter" --query Parameter.Type --output text 2>&1 >/dev/null); then
+    echo "==> model signing key: $parameter exists"
+    return 0
+  fi
+  case "$err" in
+    *ParameterNotFound*) ;;
+    *) echo "cannot check the model signing key $parameter: $err" >&2; return 1 ;;
+  esac
+  echo "==> model signing key: creating $parameter (SSM SecureString, 256 random bits)"
+  # The key reaches the AWS CLI through a file (file://), never on a command line ps can show.
+  local file
+  file=$(mktemp)
+  trap 'rm -f "$file"' RETURN
+  od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$file"
+  [ "$(wc -c <"$file")" -eq 64 ] || { echo "could not read 32 random bytes" >&2; return 1; }
+  aws ssm put-parameter --name "$parameter" --type SecureString \
+    --description "trailhound model signing key (HMAC-SHA256, 64 hex characters)" \
+    --value "file://$file" >/dev/null
+}
+
 if [ -n "$connect" ]; then
   connect_bucket
   exit 0
@@ -76,6 +106,8 @@ fi
 need sam "pip install aws-sam-cli"
 need cargo "install Rust with rustup"
 cargo lambda --help >/dev/null 2>&1 || { echo "missing cargo-lambda: pip install cargo-lambda" >&2; exit 1; }
+
+ensure_signing_key
 
 echo "==> sam build (cargo lambda, arm64)"
 sam build --parallel

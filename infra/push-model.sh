@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
-# Upload a trained model to the stack's model bucket, or roll a source's model back.
+# Sign and upload a trained model to the stack's model bucket, or roll a source's model back.
 #
-#   infra/push-model.sh MODEL_FILE [SOURCE]     upload to models/SOURCE/model.bin (SOURCE
-#                                               defaults to cloudtrail) with `trailhound model push`
+#   infra/push-model.sh MODEL_FILE [SOURCE]     sign and upload to models/SOURCE/model.bin
+#                                               (SOURCE: cloudtrail (default), vpcflow or
+#                                               access_log) with `trailhound model push`
 #   infra/push-model.sh --rollback [SOURCE]     make the previous version of that object the
-#                                               current one again (the bucket is versioned)
+#                                               current one again (the bucket is versioned; the
+#                                               signature is metadata and is copied with it)
 #
-# The functions revalidate the object's ETag every MODEL_REFRESH_SECONDS (300 by default),
-# so a push or roll-back takes effect within minutes without a deploy. BUCKET overrides the
-# stack output ModelBucketName; STACK (default trailhound) names the stack; TRAILHOUND
-# names the CLI binary (default: `trailhound` on PATH, else `cargo run --release -p trailhound`).
+# The functions load only models signed with the stack's key and revalidate the object's ETag
+# every MODEL_REFRESH_SECONDS (300 by default), so a push or roll-back takes effect within
+# minutes without a deploy. BUCKET overrides the stack output ModelBucketName and
+# MODEL_SIGNING_KEY_PARAMETER the output ModelSigningKeyParameter; STACK (default trailhound)
+# names the stack; TRAILHOUND names the CLI binary (default: `trailhound` on PATH, else
+# `cargo run --release -p trailhound`). This script is a wrapper: the CLI does the signing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,13 +24,16 @@ if [ "${1:-}" = "--rollback" ]; then
   shift
 fi
 if [ -z "$rollback" ] && [ $# -lt 1 ]; then
-  sed -n '2,13p' "$0"
+  sed -n '2,17p' "$0"
   exit 2
 fi
 
+output() {
+  aws cloudformation describe-stacks --stack-name "$STACK" \
+    --query "Stacks[0].Outputs[?OutputKey=='$1'].OutputValue" --output text
+}
 if [ -z "${BUCKET:-}" ]; then
-  BUCKET=$(aws cloudformation describe-stacks --stack-name "$STACK" \
-    --query "Stacks[0].Outputs[?OutputKey=='ModelBucketName'].OutputValue" --output text)
+  BUCKET=$(output ModelBucketName)
 fi
 
 if [ -n "$rollback" ]; then
@@ -48,7 +55,6 @@ fi
 
 model=$1
 source=${2:-cloudtrail}
-key="models/$source/model.bin"
 [ -f "$model" ] || { echo "no such model file: $model" >&2; exit 1; }
 
 if [ -n "${TRAILHOUND:-}" ]; then
@@ -58,5 +64,9 @@ elif command -v trailhound >/dev/null 2>&1; then
 else
   cli=(cargo run --quiet --release -p trailhound --)
 fi
-echo "==> ${cli[*]} model push $model --bucket $BUCKET --key $key"
-"${cli[@]}" model push "$model" --bucket "$BUCKET" --key "$key"
+if [ -z "${MODEL_SIGNING_KEY_PARAMETER:-}" ]; then
+  MODEL_SIGNING_KEY_PARAMETER=$(output ModelSigningKeyParameter)
+fi
+echo "==> ${cli[*]} model push $model --bucket $BUCKET --source $source --signing-key-parameter $MODEL_SIGNING_KEY_PARAMETER"
+"${cli[@]}" model push "$model" --bucket "$BUCKET" --source "$source" \
+  --signing-key-parameter "$MODEL_SIGNING_KEY_PARAMETER"
