@@ -1,27 +1,62 @@
-//! Finding log files under the paths a user gives: directories are walked,
+//! Finding log files under the paths a user gives: directories are walked
+//! (symbolic links followed, loops and unreadable entries skipped and reported),
 //! `.json.gz` and `.json` files kept, CloudTrail digest files skipped.
 
 use anyhow::{Context, Result, bail};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use trailhound_core::sources::cloudtrail::{KeyKind, key_kind};
+use trailhound_core::walk::{Entry, Walk, walk};
 
-/// CloudTrail log files under `paths`, sorted, with the number of files skipped.
+/// Skipped entries printed one per line before "… and N more".
+const SKIPPED_SHOWN: usize = 10;
+
+/// Prints what a walk of `root` left out, if anything, on standard error.
+pub fn report_skipped(root: &std::path::Path, w: &Walk) {
+    if let Some(s) = w.skipped_summary(SKIPPED_SHOWN) {
+        eprintln!("warning: under {}: {s}", root.display());
+    }
+}
+
+/// CloudTrail log files under `paths`, sorted and without duplicates, with the
+/// number of digest files skipped. A file named explicitly must have a CloudTrail
+/// log file name (`.json.gz` or `.json`): anything else is refused, since the
+/// pipeline would read no events from it.
 pub fn cloudtrail_files(paths: &[PathBuf]) -> Result<(Vec<PathBuf>, usize)> {
     let mut out = Vec::new();
     let mut skipped = 0usize;
     for p in paths {
         let meta = std::fs::metadata(p).with_context(|| format!("cannot read {}", p.display()))?;
         if meta.is_dir() {
-            walk(p, &mut out, &mut skipped)?;
+            let w = walk(p, |path, entry| match entry {
+                Entry::Dir => !path.file_name().is_some_and(|n| n == "CloudTrail-Digest"),
+                Entry::File => match key_kind(&path.to_string_lossy()) {
+                    KeyKind::LogFile => true,
+                    KeyKind::Digest => {
+                        skipped += 1;
+                        false
+                    }
+                    KeyKind::Other => false,
+                },
+            });
+            report_skipped(p, &w);
+            out.extend(w.files);
         } else {
-            // A file named explicitly is read whatever its name, unless it is a digest.
             match key_kind(&p.to_string_lossy()) {
                 KeyKind::Digest => skipped += 1,
-                _ => out.push(p.clone()),
+                KeyKind::LogFile if meta.is_file() => out.push(p.clone()),
+                KeyKind::LogFile => bail!(
+                    "{} is not a regular file (FIFO, socket or device)",
+                    p.display()
+                ),
+                KeyKind::Other => bail!(
+                    "{} is not a CloudTrail log file name (expected .json.gz or .json)",
+                    p.display()
+                ),
             }
         }
     }
     out.sort();
+    out.dedup();
     if out.is_empty() {
         bail!(
             "no CloudTrail log files (.json.gz or .json) under {}",
@@ -33,29 +68,4 @@ pub fn cloudtrail_files(paths: &[PathBuf]) -> Result<(Vec<PathBuf>, usize)> {
         );
     }
     Ok((out, skipped))
-}
-
-fn walk(dir: &Path, out: &mut Vec<PathBuf>, skipped: &mut usize) -> Result<()> {
-    let entries =
-        std::fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))?;
-    for entry in entries {
-        let entry = entry.with_context(|| format!("cannot list {}", dir.display()))?;
-        let path = entry.path();
-        let ft = entry
-            .file_type()
-            .with_context(|| format!("cannot stat {}", path.display()))?;
-        if ft.is_dir() {
-            if path.file_name().is_some_and(|n| n == "CloudTrail-Digest") {
-                continue;
-            }
-            walk(&path, out, skipped)?;
-        } else if ft.is_file() {
-            match key_kind(&path.to_string_lossy()) {
-                KeyKind::LogFile => out.push(path),
-                KeyKind::Digest => *skipped += 1,
-                KeyKind::Other => {}
-            }
-        }
-    }
-    Ok(())
 }

@@ -196,32 +196,34 @@ fn round(x: f64, digits: i32) -> f64 {
     (x * p).round() / p
 }
 
-/// CloudTrail log files under `paths` with their sizes, sorted (as `trailhound scan`).
+/// CloudTrail log files under `paths` with their sizes, sorted (as `trailhound scan`:
+/// symbolic links followed, loops and unreadable entries reported and skipped).
 fn list(paths: &[PathBuf]) -> Result<Vec<(PathBuf, u64)>> {
-    fn walk(dir: &Path, out: &mut Vec<(PathBuf, u64)>) -> Result<()> {
-        for entry in
-            std::fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))?
-        {
-            let entry = entry?;
-            let path = entry.path();
-            let ft = entry.file_type()?;
-            if ft.is_dir() {
-                walk(&path, out)?;
-            } else if ft.is_file() && key_kind(&path.to_string_lossy()) == KeyKind::LogFile {
-                out.push((path, entry.metadata()?.len()));
-            }
-        }
-        Ok(())
-    }
+    let size = |p: &Path| -> Result<u64> {
+        Ok(std::fs::metadata(p)
+            .with_context(|| format!("cannot read {}", p.display()))?
+            .len())
+    };
     let mut out = Vec::new();
     for p in paths {
         if p.is_dir() {
-            walk(p, &mut out)?;
+            let w = trailhound_core::walk::walk(p, |path, entry| {
+                entry == trailhound_core::walk::Entry::Dir
+                    || key_kind(&path.to_string_lossy()) == KeyKind::LogFile
+            });
+            if let Some(s) = w.skipped_summary(10) {
+                eprintln!("warning: under {}: {s}", p.display());
+            }
+            for f in w.files {
+                let n = size(&f)?;
+                out.push((f, n));
+            }
         } else {
-            out.push((p.clone(), std::fs::metadata(p)?.len()));
+            out.push((p.clone(), size(p)?));
         }
     }
     out.sort();
+    out.dedup();
     if out.is_empty() {
         bail!("no CloudTrail log files under the given paths");
     }

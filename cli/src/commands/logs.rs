@@ -77,17 +77,18 @@ pub fn subscription_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     Ok(out)
 }
 
+/// Subscription files under `dir`: `*.jsonl`, and `*.json` holding a subscription
+/// event (symbolic links followed; loops and unreadable entries reported, not fatal).
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
-    for entry in std::fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))? {
-        let path = entry?.path();
-        if path.is_dir() {
-            walk(&path, out)?;
-        } else if path.extension().is_some_and(|e| e == "jsonl")
-            || (path.extension().is_some_and(|e| e == "json") && is_subscription_file(&path))
-        {
-            out.push(path);
+    let w = trailhound_core::walk::walk(dir, |path, entry| match entry {
+        trailhound_core::walk::Entry::Dir => true,
+        trailhound_core::walk::Entry::File => {
+            path.extension().is_some_and(|e| e == "jsonl")
+                || (path.extension().is_some_and(|e| e == "json") && is_subscription_file(path))
         }
-    }
+    });
+    crate::files::report_skipped(dir, &w);
+    out.extend(w.files);
     Ok(())
 }
 

@@ -39,7 +39,7 @@ pub enum SkipReason {
     AlreadyWalked,
     /// A directory deeper than the maximum depth.
     TooDeep(usize),
-    /// A FIFO, socket or device whose name the filter wanted.
+    /// A FIFO, socket or device.
     NotRegular,
 }
 
@@ -101,7 +101,8 @@ impl Walk {
 }
 
 /// Walks the directory `root` (following symbolic links), asking `keep` about
-/// every directory (walk into it?) and regular file (keep it?).
+/// every directory (walk into it?) and regular file (keep it?). FIFOs, sockets and
+/// devices are never handed to `keep`: they are skipped and listed.
 pub fn walk(root: &Path, keep: impl FnMut(&Path, Entry) -> bool) -> Walk {
     walk_with(&RealFs, root, MAX_DEPTH, keep)
 }
@@ -225,11 +226,9 @@ impl<F: Fs, K: FnMut(&Path, Entry) -> bool> Walker<'_, F, K> {
                         self.out.files.push(path);
                     }
                 }
-                Ok(Kind::Other) => {
-                    if (self.keep)(&path, Entry::File) {
-                        self.skip(&path, SkipReason::NotRegular);
-                    }
-                }
+                // Never handed to the filter: a filter that peeks at contents
+                // would block on a FIFO.
+                Ok(Kind::Other) => self.skip(&path, SkipReason::NotRegular),
                 Ok(Kind::Dir(sub)) => {
                     if !(self.keep)(&path, Entry::Dir) {
                         continue;

@@ -226,13 +226,7 @@ impl RuleSetBuilder {
     /// An unreadable directory or file is a load error.
     pub fn dir(mut self, dir: &Path) -> Self {
         let mut files = Vec::new();
-        if let Err(e) = walk(dir, &mut files) {
-            self.errors.push(LoadError {
-                file: dir.display().to_string(),
-                reason: format!("cannot read the directory: {e}"),
-            });
-        }
-        files.sort();
+        self.errors.extend(walk(dir, &mut files));
         for f in files {
             match yaml::read_capped(&f) {
                 Ok(text) => self
@@ -316,16 +310,26 @@ impl RuleSetBuilder {
     }
 }
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    for entry in std::fs::read_dir(dir)? {
-        let path = entry?.path();
-        if path.is_dir() {
-            walk(&path, out)?;
-        } else if path.extension().is_some_and(|e| e == "yml" || e == "yaml") {
-            out.push(path);
-        }
-    }
-    Ok(())
+/// The `*.yml`/`*.yaml` files under `dir`, sorted (symbolic links followed); what
+/// the walk skipped (unreadable, link loop, too deep) comes back as load errors.
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Vec<LoadError> {
+    let w = crate::walk::walk(dir, |path, entry| {
+        entry == crate::walk::Entry::Dir
+            || path.extension().is_some_and(|e| e == "yml" || e == "yaml")
+    });
+    out.extend(w.files);
+    w.skipped
+        .into_iter()
+        .map(|s| LoadError {
+            file: s.path.display().to_string(),
+            reason: match &s.reason {
+                crate::walk::SkipReason::Unreadable(e) if s.path == dir => {
+                    format!("cannot read the directory: {e}")
+                }
+                r => format!("skipped: {r}"),
+            },
+        })
+        .collect()
 }
 
 /// Resolves correlation references and duplicate ids, and builds the set.
