@@ -330,3 +330,45 @@ pub async fn stored_findings(
         }
     }
 }
+
+/// A gzipped CloudTrail log file of `members × 1000` benign records that is slow to
+/// parse but small to store and send: one gzip member of 1000 records repeated
+/// (CloudTrail readers take concatenated members as one stream). 200 members are
+/// about 120 MB of JSON in 1.5 MB.
+pub fn slow_file(members: usize) -> std::io::Result<Vec<u8>> {
+    let records: Vec<String> = (0..1000)
+        .map(|i| {
+            serde_json::json!({
+                "eventVersion": "1.09",
+                "userIdentity": {
+                    "type": "AssumedRole",
+                    "arn": "arn:aws:sts::123456789012:assumed-role/app/i-0abc",
+                    "accountId": "123456789012"
+                },
+                "eventTime": format!("2024-03-04T10:{:02}:{:02}Z", (i / 60) % 60, i % 60),
+                "eventSource": "ec2.amazonaws.com",
+                "eventName": "DescribeInstances",
+                "awsRegion": "us-east-1",
+                "sourceIPAddress": "198.51.100.7",
+                "userAgent": "aws-sdk-go/1.44.0",
+                "requestParameters": {"maxResults": 100},
+                "responseElements": null,
+                "requestID": format!("slow-req-{i}"),
+                "eventID": format!("slow-evt-{i}"),
+                "readOnly": true,
+                "eventType": "AwsApiCall",
+                "managementEvent": true,
+                "recipientAccountId": "123456789012"
+            })
+            .to_string()
+        })
+        .collect();
+    let chunk = records.join(",");
+    let mut out = gzip(format!("{{\"Records\":[{chunk}").as_bytes())?;
+    let middle = gzip(format!(",{chunk}").as_bytes())?;
+    for _ in 1..members {
+        out.extend_from_slice(&middle);
+    }
+    out.extend(gzip(b"]}")?);
+    Ok(out)
+}
