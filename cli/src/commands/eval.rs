@@ -6,9 +6,9 @@ use crate::hygiene::AlertVolume;
 use crate::local::{FileModelSource, JsonlFindingStore, StderrAlertSink};
 use crate::profiles::LocalProfileStore;
 use crate::{ReadOpts, parse_severity};
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
+use std::io::BufReader;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use trailhound_core::Severity;
@@ -59,45 +59,15 @@ pub struct Args {
 }
 
 /// Ground truth of one event.
-#[derive(Debug, Clone)]
-pub struct Truth {
-    /// Attack event.
-    pub attack: bool,
-    /// Scenario name.
-    pub scenario: String,
-}
+pub use trailhound_core::eval::Truth;
 
-/// Reads `labels.csv`.
+/// Reads `labels.csv` (parsed by the core's [`trailhound_core::eval::parse_labels`],
+/// which the `labels_csv` fuzz target covers).
 pub fn read_labels(path: &Path) -> Result<HashMap<String, Truth>> {
     let f = std::fs::File::open(path)
         .with_context(|| format!("cannot read labels {}", path.display()))?;
-    let mut out = HashMap::new();
-    for (n, line) in BufReader::new(f).lines().enumerate() {
-        let line = line.with_context(|| format!("cannot read labels {}", path.display()))?;
-        if n == 0 && line.starts_with("event_id") || line.trim().is_empty() {
-            continue;
-        }
-        let mut parts = line.splitn(3, ',');
-        let (Some(id), Some(label)) = (parts.next(), parts.next()) else {
-            bail!(
-                "{}:{}: expected event_id,label,scenario",
-                path.display(),
-                n + 1
-            );
-        };
-        let attack = match label.trim() {
-            "1" => true,
-            "0" => false,
-            other => bail!(
-                "{}:{}: label must be 0 or 1, not {other:?}",
-                path.display(),
-                n + 1
-            ),
-        };
-        let scenario = parts.next().unwrap_or("").trim().to_owned();
-        out.insert(id.trim().to_owned(), Truth { attack, scenario });
-    }
-    Ok(out)
+    trailhound_core::eval::parse_labels(BufReader::new(f))
+        .with_context(|| format!("bad labels file {}", path.display()))
 }
 
 /// Scans and evaluates (shared with `demo`); also returns the top findings and the
