@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use base64::Engine as _;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use trailhound_core::decode::Limits;
+use trailhound_core::decode::{self, Limits};
 use trailhound_core::sources::access_log::{self, AccessFormat};
 use trailhound_core::sources::cwl;
 use trailhound_core::sources::vpcflow::{FlowFormat, FlowLine};
@@ -246,6 +246,28 @@ fn bench(c: &mut Criterion) {
             .count()
     });
     report("cwl event: decode+parse v2", 10_000, whole_event);
+    // The gunzip alone, with the output grown as produced (as payloads are) and
+    // pre-sized to the trailer's size claim (the old policy): the price of not
+    // trusting the claim.
+    let gz = {
+        let v: serde_json::Value = serde_json::from_slice(&event).unwrap();
+        let data = v["awslogs"]["data"].as_str().unwrap();
+        base64::engine::general_purpose::STANDARD
+            .decode(data)
+            .unwrap()
+    };
+    let claim = u32::from_le_bytes(gz[gz.len() - 4..].try_into().unwrap()) as usize;
+    let mut inflate = flate2::Decompress::new(false);
+    let mut gunzip = |out: &mut Vec<u8>| {
+        decode::gunzip_into(&mut inflate, black_box(&gz), 16 << 20, out).unwrap();
+        out.len() / claim
+    };
+    report("cwl gunzip, grown as produced", 10_000, || {
+        gunzip(&mut Vec::new())
+    });
+    report("cwl gunzip, sized by the claim", 10_000, || {
+        gunzip(&mut Vec::with_capacity(claim + 1))
+    });
 
     let mut group = c.benchmark_group("sources");
     group.sample_size(10);
