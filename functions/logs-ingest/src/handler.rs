@@ -1,18 +1,26 @@
 //! The handler: one CloudWatch Logs subscription payload per invocation, run through
-//! the core's logs pipeline. CloudWatch Logs invokes the function asynchronously, so
-//! an error makes Lambda retry the payload (twice) and then keep it in the function's
-//! dead-letter queue; a payload that cannot be decoded fails the same way, so it is
-//! kept for inspection rather than dropped. One summary log line and one EMF metrics
+//! the core's logs pipeline. CloudWatch Logs invokes the function asynchronously with
+//! Lambda's own retries off (`MaximumRetryAttempts: 0` in template.yaml), so a
+//! failed invocation goes to the function's dead-letter queue once, with its error:
+//! a payload that can never decode is not run three times. Retryable failures
+//! (throttling, timeouts) are retried here instead, with backoff, while the deadline
+//! allows; the pipeline stops at the invocation's deadline less a [`Margin`], and
+//! that stop also fails the invocation to the dead-letter queue, from which a
+//! redrive replays it without duplicates. One summary log line and one EMF metrics
 //! line per invocation.
 
 use crate::config::Config;
 use lambda_runtime::LambdaEvent;
 use serde_json::value::RawValue;
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 use trailhound_aws::emf::Metrics;
+use trailhound_aws::retry::Backoff;
 use trailhound_aws::{Clients, DynamoFindingStore, S3ModelSource, SigningKeySource, SnsAlertSink};
 use trailhound_core::Severity;
-use trailhound_core::logs::{LogsConfig, LogsError, LogsPorts, LogsReport, ModelSet, run_payload};
+use trailhound_core::logs::{
+    LogsConfig, LogsError, LogsPorts, LogsReport, ModelSet, run_payload_until,
+};
+use trailhound_core::pipeline::{Deadline, Margin};
 use trailhound_core::ports::{AlertSink, FindingStore, ModelSource, Retry};
 
 /// The function's ports and settings, built once at cold start.
@@ -30,6 +38,10 @@ pub struct LogsIngest<C, V, W, F, A> {
     pub alerts: A,
     /// Pipeline settings and the log group → source map.
     pub config: LogsConfig,
+    /// Time kept in reserve before the invocation's deadline.
+    pub margin: Margin,
+    /// In-process retries of a payload that failed `Retryable`.
+    pub retry: Backoff,
 }
 
 /// The function as deployed: S3, DynamoDB and SNS adapters.
@@ -62,6 +74,11 @@ impl AwsLogsIngest {
                 .with_ttl_days(cfg.ingest.finding_ttl_days),
             alerts: SnsAlertSink::new(clients.sns.clone(), &cfg.ingest.alerts_topic_arn),
             config: cfg.pipeline(),
+            margin: Margin::default(),
+            retry: Backoff {
+                retries: 3,
+                ..Backoff::default()
+            },
         }
     }
 }
@@ -79,6 +96,7 @@ impl From<HandlerError> for lambda_runtime::Diagnostic {
         let HandlerError::Logs(inner) = &e;
         let error_type = match inner {
             LogsError::BadPayload(_) => "NonRetryable.BadPayload",
+            LogsError::Deadline { .. } => "Retryable.Deadline",
             other if other.retry() == Retry::Retryable => "Retryable",
             _ => "NonRetryable",
         };
@@ -112,16 +130,32 @@ where
         }
     }
 
-    /// The Lambda entry point.
+    /// The Lambda entry point. The context's deadline bounds the work (a default
+    /// context, deadline 0, as in tests, means none).
     pub async fn handle(&self, event: LambdaEvent<Box<RawValue>>) -> Result<(), HandlerError> {
-        self.handle_bytes(event.payload.get().as_bytes())
+        let deadline = (event.context.deadline != 0).then(|| event.context.deadline());
+        self.handle_until(event.payload.get().as_bytes(), deadline)
             .await
             .map(|_| ())
     }
 
-    /// Handles one subscription event, `{"awslogs":{"data":"…"}}`, given as JSON.
+    /// Handles one subscription event, `{"awslogs":{"data":"…"}}`, given as JSON,
+    /// without a deadline.
     pub async fn handle_bytes(&self, event_json: &[u8]) -> Result<LogsReport, HandlerError> {
+        self.handle_until(event_json, None).await
+    }
+
+    /// Handles one subscription event, winding down [`LogsIngest::margin`] before
+    /// `deadline`. A `Retryable` failure is run again (stores are idempotent) after
+    /// a backoff, up to [`LogsIngest::retry`] times, while the wait ends before the
+    /// deadline.
+    pub async fn handle_until(
+        &self,
+        event_json: &[u8],
+        deadline: Option<SystemTime>,
+    ) -> Result<LogsReport, HandlerError> {
         let started = Instant::now();
+        let soft = deadline.map_or(Deadline::NEVER, |d| Deadline::before(d, self.margin));
         let models = ModelSet {
             cloudtrail: &self.cloudtrail_model,
             vpcflow: &self.vpcflow_model,
@@ -132,7 +166,23 @@ where
             findings: &self.findings,
             alerts: &self.alerts,
         };
-        let result = run_payload(event_json, &ports, &self.config).await;
+        let mut attempt = 0;
+        let result = loop {
+            let result = run_payload_until(event_json, &ports, &self.config, soft).await;
+            match &result {
+                Err(e @ LogsError::Port { .. }) if e.retry() == Retry::Retryable => {
+                    attempt += 1;
+                    let wait = self.retry.delay(attempt);
+                    let in_time = soft.remaining().is_none_or(|left| wait < left);
+                    if attempt > self.retry.retries || !in_time {
+                        break result;
+                    }
+                    tracing::warn!(attempt, error = %e, "payload failed; retrying it in-process");
+                    tokio::time::sleep(wait).await;
+                }
+                _ => break result,
+            }
+        };
         let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         match &result {
             Ok(report) => summarise(report, duration_ms),
@@ -144,14 +194,23 @@ where
                     .millis("DurationMs", duration_ms)
                     .emit();
             }
-            Err(e) => match e.retry() {
-                Retry::Retryable => {
-                    tracing::warn!(retry = "Retryable", error = %e, "payload failed; Lambda retries it")
-                }
-                Retry::NonRetryable => {
-                    tracing::error!(retry = "NonRetryable", error = %e, "payload failed")
-                }
-            },
+            Err(e @ LogsError::Deadline { .. }) => {
+                tracing::error!(retry = "Retryable", error = %e, attempts = attempt + 1, "payload abandoned at the deadline; it goes to the dead-letter queue for a redrive");
+                Metrics::new()
+                    .dimension("Source", "logs")
+                    .count("DeadlineStops", 1)
+                    .millis("DurationMs", duration_ms)
+                    .emit();
+            }
+            Err(e) => {
+                tracing::error!(retry = ?e.retry(), error = %e, attempts = attempt + 1, "payload failed; it goes to the dead-letter queue");
+                Metrics::new()
+                    .dimension("Source", "logs")
+                    .count("PayloadsFailed", 1)
+                    .count("Retries", u64::from(attempt))
+                    .millis("DurationMs", duration_ms)
+                    .emit();
+            }
         }
         Ok(result?)
     }
