@@ -5,6 +5,23 @@
 //! 3000, section field 2000, button text 75, URL 3000, at most 10 fields and 50 blocks):
 //! Slack refuses the whole message with `invalid_blocks` when one of them is exceeded,
 //! and an alert that never arrives is worse than a shortened one.
+//!
+//! Almost every text of an alert comes from a log event (principal, action, user agent,
+//! request parameters, the reasons and title built from them), so an attacker chooses
+//! it. Slack would render it: `*bold*`, `<!channel>` mentions, `<https://evil|click>`
+//! links, bare URLs auto-linked, and control or bidi characters that reorder what the
+//! reader sees. So:
+//!
+//! - in mrkdwn, event text is shown only inside inline code spans ([`code`]), where
+//!   Slack applies no formatting, mentions, emoji or links; `&`, `<` and `>` are still
+//!   escaped (Slack parses them everywhere) and a backtick, which has no escape inside
+//!   code, becomes the look-alike `ˋ` (U+02CB) so it cannot close the span;
+//! - in plain texts (the header, and the fallback `text` of notifications, which is
+//!   sent with `"mrkdwn": false`) it goes through [`plain`];
+//! - everywhere, control characters (newlines included: they would end a code span or
+//!   forge lines), DEL, C1 controls, bidi overrides and isolates, zero-width and
+//!   line-separator characters are shown as visible escapes (`\n`, `\u{202e}`), and
+//!   `://` becomes `[://]` so no URL survives to be auto-linked.
 
 use crate::alert::Alert;
 use crate::config::is_region_name;
@@ -43,11 +60,12 @@ pub fn severity_colour(label: &str) -> &'static str {
 /// CloudTrail link when the finding has no usable region of its own.
 pub fn build_message(alert: &Alert, console_region: Option<&str>) -> Value {
     let label = alert.severity_label();
-    let headline = format!("[{label}] {}", alert.title());
+    let headline = plain(&format!("[{label}] {}", alert.title()));
 
     let mut blocks = vec![
         json!({"type": "header",
-               "text": {"type": "plain_text", "text": truncate(&headline, HEADER_TEXT_MAX)}}),
+               "text": {"type": "plain_text", "text": truncate(&headline, HEADER_TEXT_MAX),
+                        "emoji": false}}),
         json!({"type": "section", "fields": fields(alert, &label)}),
     ];
     if !alert.reasons.is_empty() {
@@ -66,8 +84,10 @@ pub fn build_message(alert: &Alert, console_region: Option<&str>) -> Value {
     blocks.truncate(BLOCKS_MAX);
 
     json!({
-        // `text` is what notifications and screen readers show.
-        "text": truncate(&headline, HEADER_TEXT_MAX),
+        // `text` is what notifications and screen readers show; not mrkdwn, and escaped
+        // because Slack parses `<…>` even in plain text.
+        "text": escape_truncate(&headline, HEADER_TEXT_MAX),
+        "mrkdwn": false,
         "attachments": [{"color": severity_colour(&label), "blocks": blocks}],
     })
 }
@@ -78,24 +98,30 @@ fn fields(alert: &Alert, label: &str) -> Vec<Value> {
     } else {
         label.to_owned()
     };
+    // `true`: text from the event, shown as code.
     let pairs = [
-        ("Severity", severity),
-        ("Principal", alert.principal.clone()),
-        ("Account", alert.account.clone()),
-        ("Region", alert.region.clone()),
-        ("Action", alert.action.clone()),
-        ("Source", alert.source.clone()),
-        ("Time", alert.time.clone()),
-        ("Anomaly score", format!("{:.2}", alert.score)),
+        ("Severity", severity, false),
+        ("Principal", alert.principal.clone(), true),
+        ("Account", alert.account.clone(), true),
+        ("Region", alert.region.clone(), true),
+        ("Action", alert.action.clone(), true),
+        ("Source", alert.source.clone(), true),
+        ("Time", alert.time.clone(), true),
+        ("Anomaly score", format!("{:.2}", alert.score), false),
     ];
     pairs
         .into_iter()
-        .filter(|(_, v)| !v.is_empty())
+        .filter(|(_, v, _)| !v.is_empty())
         .take(FIELDS_MAX)
-        .map(|(name, value)| {
+        .map(|(name, value, untrusted)| {
             let prefix = format!("*{name}*\n");
             let room = FIELD_TEXT_MAX - prefix.chars().count();
-            json!({"type": "mrkdwn", "text": format!("{prefix}{}", escape_truncate(&value, room))})
+            let shown = if untrusted {
+                code(&value, room)
+            } else {
+                escape_truncate(&value, room)
+            };
+            json!({"type": "mrkdwn", "text": format!("{prefix}{shown}")})
         })
         .collect()
 }
@@ -115,10 +141,7 @@ fn reasons_text(reasons: &[String]) -> String {
             out.push_str(&tail);
             return out;
         }
-        let line = format!(
-            "{BULLET}{}",
-            escape_truncate(reason, budget - BULLET.chars().count())
-        );
+        let line = format!("{BULLET}{}", code(reason, budget - BULLET.chars().count()));
         used += line.chars().count();
         out.push_str(&line);
     }
@@ -126,28 +149,30 @@ fn reasons_text(reasons: &[String]) -> String {
 }
 
 fn context_text(alert: &Alert) -> String {
+    // Each piece is capped so that the seven of them stay under the section limit.
+    const PIECE: usize = 300;
     let mut parts: Vec<String> = alert
         .detections
         .iter()
         .take(5)
         .map(|d| match &d.technique {
-            Some(t) => format!("{} ({t})", d.id),
-            None => d.id.clone(),
+            Some(t) => format!("{} ({})", code(&d.id, PIECE), code(t, PIECE)),
+            None => code(&d.id, PIECE),
         })
         .collect();
     if alert.detections.len() > 5 {
         parts.push(format!("+{} more", alert.detections.len() - 5));
     }
     if !alert.finding_id.is_empty() {
-        parts.push(format!("finding {}", alert.finding_id));
+        parts.push(format!("finding {}", code(&alert.finding_id, PIECE)));
     }
     if !alert.model_version.is_empty() {
-        parts.push(format!("model {}", alert.model_version));
+        parts.push(format!("model {}", code(&alert.model_version, PIECE)));
     }
     if parts.is_empty() {
         parts.push("trailhound".to_owned());
     }
-    escape_truncate(&parts.join(" · "), SECTION_TEXT_MAX)
+    parts.join(" · ")
 }
 
 /// The CloudTrail console's event-history page for a CloudTrail finding's event, in
@@ -174,6 +199,88 @@ pub fn truncate(s: &str, max: usize) -> String {
     }
     let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
     out.push(ELLIPSIS);
+    out
+}
+
+/// Whether `c` must be shown as an escape: C0 controls (newline and tab included), DEL,
+/// C1 controls, the bidi embeddings, overrides and isolates (U+202A–U+202E,
+/// U+2066–U+2069, and the marks U+200E, U+200F, U+061C), zero-width characters
+/// (U+200B–U+200D, U+2060, U+FEFF) and the line and paragraph separators.
+pub fn is_hidden_char(c: char) -> bool {
+    matches!(
+        c,
+        '\0'..='\x1f'
+            | '\x7f'
+            | '\u{80}'..='\u{9f}'
+            | '\u{61c}'
+            | '\u{200b}'..='\u{200f}'
+            | '\u{2028}'..='\u{202e}'
+            | '\u{2060}'..='\u{2069}'
+            | '\u{feff}'
+    )
+}
+
+/// The visible form of a hidden character: `\n`, `\r`, `\t`, `\x1b`, `\u{202e}`.
+fn visible(c: char) -> String {
+    match c {
+        '\n' => "\\n".to_owned(),
+        '\r' => "\\r".to_owned(),
+        '\t' => "\\t".to_owned(),
+        c if u32::from(c) < 0x80 => format!("\\x{:02x}", u32::from(c)),
+        c => format!("\\u{{{:x}}}", u32::from(c)),
+    }
+}
+
+/// Event text for a plain-text context: hidden characters made visible and `://`
+/// broken (`[://]`) so nothing is auto-linked. No entity escaping: `plain_text`
+/// objects show `&lt;` literally; mrkdwn contexts escape on top of this.
+pub fn plain(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.replace("://", "[://]").chars() {
+        if is_hidden_char(c) {
+            out.push_str(&visible(c));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Event text as an inline code span of at most `max` characters (backticks
+/// included; `…` inside the span when cut), made inert for mrkdwn: see the module
+/// documentation. An empty text is shown as `(empty)`.
+pub fn code(s: &str, max: usize) -> String {
+    if s.is_empty() {
+        return truncate("(empty)", max);
+    }
+    if max < 3 {
+        return truncate("…", max);
+    }
+    let room = max - 2;
+    let pieces: Vec<String> = plain(s)
+        .chars()
+        .map(|c| match c {
+            '`' => "\u{2cb}".to_owned(),
+            c => escaped(c),
+        })
+        .collect();
+    let total: usize = pieces.iter().map(|p| p.chars().count()).sum();
+    let mut out = String::from("`");
+    if total <= room {
+        out.extend(pieces);
+    } else {
+        let mut used = 0;
+        for p in pieces {
+            let n = p.chars().count();
+            if used + n + 1 > room {
+                break;
+            }
+            out.push_str(&p);
+            used += n;
+        }
+        out.push(ELLIPSIS);
+    }
+    out.push('`');
     out
 }
 
