@@ -2,6 +2,7 @@
 //! → alert. Lambda handlers and the CLI differ only in the ports they pass in.
 
 pub use crate::alerting::{AlertPolicy, DeliveryError, DeliveryStats, deliver};
+use crate::baseline::ProfileUpdate;
 use crate::baseline::{self, BaselineConfig};
 use crate::decode::Limits;
 use crate::finding::Finding;
@@ -11,10 +12,8 @@ use crate::ports::{
 };
 use crate::score::cloudtrail::Scorer;
 use crate::severity::Severity;
-use crate::sources::cloudtrail::split::RecordSplitter;
-use crate::sources::cloudtrail::{self, CloudTrailError, CtBatch, KeyKind};
+use crate::sources::cloudtrail::{self, CloudTrailError, CtBatch, CtReader, KeyKind};
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::time::{Duration, Instant, SystemTime};
 
 /// The parse loop looks at the clock every this many records…
@@ -304,56 +303,66 @@ where
         .fetch(object)
         .await
         .map_err(port_err("fetch"))?;
-    let batch = match read_batch(body, cfg, deadline) {
-        Ok(batch) => batch,
-        Err(Stop::Bad(source)) => {
-            return Err(PipelineError::BadObject {
-                object: object.clone(),
-                source,
-            });
-        }
-        Err(Stop::Deadline(records)) => return Err(stopped(records)),
+    let bad_object = |source| PipelineError::BadObject {
+        object: object.clone(),
+        source,
     };
-    let records = batch.events.len() as u64 + batch.skipped;
-
-    // One read of the batch's principals' profiles before scoring.
-    let profiles = if ports.profiles.enabled() {
-        let keys = baseline::batch_keys(&batch);
-        Some(
-            ports
-                .profiles
-                .get_profiles(&keys)
-                .await
-                .map_err(port_err("profiles"))?,
-        )
-    } else {
-        None
-    };
-    let mut scorer = Scorer::new(&batch, model.as_deref(), cfg.keep_all);
-    if let Some(p) = &profiles {
-        scorer = scorer.with_profiles(p, cfg.baseline);
-    }
+    let mut reader = CtReader::open(body, &cfg.limits, cfg.rules.clone()).map_err(bad_object)?;
     let mut delivery = DeliveryStats::default();
-    while let Some(mut chunk) = scorer.next_chunk() {
-        // Between chunks, never inside one: a chunk's findings are stored and
-        // alerted together, so a stop leaves nothing stored but unalerted.
-        if deadline.passed() {
-            return Err(stopped(records));
+    let mut learned = Learned::default();
+    let (mut events, mut skipped) = (0u64, 0u64);
+    // One segment of events at a time: memory is bounded by the segment, not the
+    // object (docs/limits.md). A file found malformed after its first segment
+    // fails as before, but what was delivered of it stays delivered.
+    while let Some(batch) = read_segment(&mut reader, deadline).map_err(bad_object)? {
+        if reader.interrupted() {
+            return Err(stopped(reader.records()));
         }
-        deliver(&mut chunk, ports.findings, ports.alerts, cfg, &mut delivery)
-            .await
-            .map_err(|e| port_err(e.stage)(e.source))?;
-        each(&chunk);
+        events += batch.events.len() as u64;
+        skipped += batch.skipped;
+        // One read of the segment's principals' profiles before scoring.
+        let profiles = if ports.profiles.enabled() {
+            let keys = baseline::batch_keys(&batch);
+            Some(
+                ports
+                    .profiles
+                    .get_profiles(&keys)
+                    .await
+                    .map_err(port_err("profiles"))?,
+            )
+        } else {
+            None
+        };
+        let mut scorer = Scorer::new(&batch, model.as_deref(), cfg.keep_all);
+        if let Some(p) = &profiles {
+            scorer = scorer.with_profiles(p, cfg.baseline);
+        }
+        while let Some(mut chunk) = scorer.next_chunk() {
+            // Between chunks, never inside one: a chunk's findings are stored and
+            // alerted together, so a stop leaves nothing stored but unalerted.
+            if deadline.passed() {
+                return Err(stopped(reader.records()));
+            }
+            deliver(&mut chunk, ports.findings, ports.alerts, cfg, &mut delivery)
+                .await
+                .map_err(|e| port_err(e.stage)(e.source))?;
+            each(&chunk);
+        }
+        if profiles.is_some() {
+            learned.add(baseline::observe(
+                &batch,
+                &baseline::origin_of(&object.to_string()),
+            ));
+        }
     }
     delivery.finish().map_err(|e| port_err(e.stage)(e.source))?;
     // Learn only once everything is stored and alerted: a retry after a failure
     // above must score against the same profiles, or a finding stored unalerted
     // could score lower the second time and never alert.
-    if profiles.is_some() {
-        let updates = baseline::observe(&batch, &baseline::origin_of(&object.to_string()));
+    if ports.profiles.enabled() && !learned.updates.is_empty() {
         ports
             .profiles
-            .merge_profiles(&updates)
+            .merge_profiles(&learned.updates)
             .await
             .map_err(port_err("profiles"))?;
     }
@@ -361,8 +370,8 @@ where
     let summary = ObjectSummary {
         object: object.clone(),
         source: cloudtrail::SOURCE.to_owned(),
-        records,
-        skipped: batch.skipped,
+        records: events + skipped,
+        skipped,
         findings: delivery.findings,
         alerts: delivery.alerts,
         suppressed: delivery.suppressed,
@@ -384,39 +393,74 @@ where
     })
 }
 
-/// Why [`read_batch`] stopped.
-enum Stop {
-    /// The file is bad.
-    Bad(CloudTrailError),
-    /// The deadline passed after this many records.
-    Deadline(u64),
+/// Reads the next segment of at most [`SEGMENT_EVENTS`] events, with a deadline
+/// check every [`DEADLINE_EVERY_RECORDS`] records or [`DEADLINE_EVERY_BYTES`]
+/// bytes, so that an object that would take minutes to parse is abandoned in
+/// time (then [`CtReader::interrupted`] is set).
+fn read_segment(
+    reader: &mut CtReader<'_>,
+    deadline: Deadline,
+) -> Result<Option<CtBatch>, CloudTrailError> {
+    let mut checked_at = reader.bytes_read();
+    reader.next_batch_until(SEGMENT_EVENTS, |records, bytes| {
+        if records % DEADLINE_EVERY_RECORDS == 0 || bytes - checked_at >= DEADLINE_EVERY_BYTES {
+            checked_at = bytes;
+            return deadline.passed();
+        }
+        false
+    })
 }
 
-/// [`CtBatch::read_with`] with a deadline check every [`DEADLINE_EVERY_RECORDS`]
-/// records or [`DEADLINE_EVERY_BYTES`] bytes, so that an object that would take
-/// minutes to parse is abandoned in time.
-fn read_batch(body: impl Read, cfg: &PipelineConfig, deadline: Deadline) -> Result<CtBatch, Stop> {
-    let mut batch = CtBatch::with_rules(cfg.rules.clone());
-    let reader = crate::decode::open(body, cfg.limits.max_decompressed_bytes)
-        .map_err(|e| Stop::Bad(e.into()))?;
-    let mut split = RecordSplitter::new(reader, cfg.limits.max_record_bytes);
-    let (mut records, mut checked_at) = (0u64, 0u64);
-    while let Some(raw) = split.next_record().map_err(|e| Stop::Bad(e.into()))? {
-        if batch.push_json(raw).is_err() {
-            batch.skipped += 1;
-        }
-        records += 1;
-        if records % DEADLINE_EVERY_RECORDS == 0
-            || split.bytes_read() - checked_at >= DEADLINE_EVERY_BYTES
-        {
-            checked_at = split.bytes_read();
-            if deadline.passed() {
-                return Err(Stop::Deadline(records));
+/// Events of an object read, scored and delivered at a time. Features that count a
+/// principal's activity in its 5-minute window count within a segment, so a
+/// window that straddles two segments of a very large object is counted in two
+/// parts; CloudTrail files hold far fewer events than this.
+pub const SEGMENT_EVENTS: usize = 100_000;
+
+/// What an object's segments showed of each principal, one update per principal
+/// (segments of one object merge into one update, so the object stays one origin).
+#[derive(Default)]
+struct Learned {
+    updates: Vec<ProfileUpdate>,
+    index: std::collections::HashMap<String, usize>,
+}
+
+impl Learned {
+    fn add(&mut self, updates: Vec<ProfileUpdate>) {
+        for u in updates {
+            match self.index.get(&u.key) {
+                Some(&i) => {
+                    if let Some(acc) = self.updates.get_mut(i) {
+                        merge_seen(&mut acc.seen, &u.seen);
+                    }
+                }
+                None => {
+                    self.index.insert(u.key.clone(), self.updates.len());
+                    self.updates.push(u);
+                }
             }
         }
     }
-    batch.bytes = split.bytes_read();
-    Ok(batch)
+}
+
+/// Adds one segment's observations of a principal to those of earlier segments
+/// (events add up, times widen, sets unite, then the profile bounds apply).
+fn merge_seen(acc: &mut crate::baseline::Profile, more: &crate::baseline::Profile) {
+    if more.events == 0 {
+        return;
+    }
+    if acc.events == 0 {
+        acc.first_seen = more.first_seen;
+        acc.last_seen = more.last_seen;
+    } else {
+        acc.first_seen = acc.first_seen.min(more.first_seen);
+        acc.last_seen = acc.last_seen.max(more.last_seen);
+    }
+    acc.events = acc.events.saturating_add(more.events);
+    for f in crate::baseline::Facet::ALL {
+        acc.facet_mut(f).union(more.facet(f));
+    }
+    acc.prune();
 }
 
 fn skipped_report(object: &ObjectRef, why: &'static str) -> Report {

@@ -84,7 +84,7 @@ pub struct CtBatch {
     pub events: Vec<CtEvent>,
     /// Records skipped: malformed, or larger than the maximum record size.
     pub skipped: u64,
-    /// Decompressed bytes read.
+    /// Decompressed bytes read for this batch.
     pub bytes: u64,
     /// Sigma rule indices of all events' hits (events point in with a [`SigmaSpan`]).
     pub sigma_hits: Vec<u16>,
@@ -114,6 +114,118 @@ impl From<SplitError> for CloudTrailError {
             SplitError::Io(io) => CloudTrailError::Decode(DecodeError::from_io(io)),
             other => CloudTrailError::Split(other),
         }
+    }
+}
+
+/// Reads a CloudTrail log file a segment of events at a time, so that memory is
+/// bounded by the segment (and the largest record), not by the file: each
+/// [`CtReader::next_batch`] is a batch of its own (own strings, own Sigma hits),
+/// while the Sigma correlation state carries over in the shared rule set.
+pub struct CtReader<'a> {
+    split: RecordSplitter<Box<dyn Read + 'a>>,
+    rules: Option<Arc<RuleSet>>,
+    /// Oversized records already counted into a batch.
+    oversized_counted: u64,
+    records: u64,
+    done: bool,
+    interrupted: bool,
+}
+
+impl<'a> CtReader<'a> {
+    /// Opens a log file (gzip or plain); fails when the decoder cannot start.
+    pub fn open<R: Read + 'a>(
+        body: R,
+        limits: &Limits,
+        rules: Option<Arc<RuleSet>>,
+    ) -> Result<Self, CloudTrailError> {
+        let reader = decode::open(body, limits.max_decompressed_bytes)?;
+        Ok(Self {
+            split: RecordSplitter::new(reader, limits.max_record_bytes),
+            rules,
+            oversized_counted: 0,
+            records: 0,
+            done: false,
+            interrupted: false,
+        })
+    }
+
+    fn new_batch(&self) -> CtBatch {
+        CtBatch::with_rules(self.rules.clone())
+    }
+
+    /// The next batch of at most `max_events` events (records skipped while
+    /// reading them are counted in its `skipped`), or `None` when the file is
+    /// done. `max_events` of 0 is taken as 1. A malformed file is an error, which
+    /// may come after earlier batches were returned.
+    pub fn next_batch(&mut self, max_events: usize) -> Result<Option<CtBatch>, CloudTrailError> {
+        self.next_batch_until(max_events, |_, _| false)
+    }
+
+    /// Like [`CtReader::next_batch`], asking `interrupt` after every record (with
+    /// the records and decompressed bytes read from the file so far) whether to
+    /// stop: then the batch so far is returned and [`CtReader::interrupted`] is
+    /// set (a deadline check; the caller decides how often it looks at the clock).
+    pub fn next_batch_until(
+        &mut self,
+        max_events: usize,
+        interrupt: impl FnMut(u64, u64) -> bool,
+    ) -> Result<Option<CtBatch>, CloudTrailError> {
+        if self.done || self.interrupted {
+            return Ok(None);
+        }
+        let mut batch = self.new_batch();
+        self.fill(&mut batch, max_events.max(1), interrupt)?;
+        if batch.events.is_empty() && batch.skipped == 0 && !self.interrupted {
+            return Ok(None);
+        }
+        Ok(Some(batch))
+    }
+
+    /// Reads records into `batch` until it holds `max_events` events, the file
+    /// ends or `interrupt` says stop.
+    fn fill(
+        &mut self,
+        batch: &mut CtBatch,
+        max_events: usize,
+        mut interrupt: impl FnMut(u64, u64) -> bool,
+    ) -> Result<(), CloudTrailError> {
+        let start = self.split.bytes_read();
+        while batch.events.len() < max_events {
+            let Some(raw) = self.split.next_record()? else {
+                self.done = true;
+                break;
+            };
+            if batch.push_json(raw).is_err() {
+                batch.skipped += 1;
+            }
+            self.records += 1;
+            if interrupt(self.records, self.split.bytes_read()) {
+                self.interrupted = true;
+                break;
+            }
+        }
+        let oversized = self.split.oversized();
+        batch.skipped += oversized - self.oversized_counted;
+        self.records += oversized - self.oversized_counted;
+        self.oversized_counted = oversized;
+        batch.bytes = self.split.bytes_read() - start;
+        Ok(())
+    }
+
+    /// Whether the last batch was cut short by the `interrupt` of
+    /// [`CtReader::next_batch_until`].
+    pub fn interrupted(&self) -> bool {
+        self.interrupted
+    }
+
+    /// Records read so far (events and skipped records).
+    pub fn records(&self) -> u64 {
+        self.records
+    }
+
+    /// Decompressed bytes read so far.
+    pub fn bytes_read(&self) -> u64 {
+        self.split.bytes_read()
     }
 }
 
@@ -154,16 +266,9 @@ impl CtBatch {
         limits: &Limits,
         rules: Option<Arc<RuleSet>>,
     ) -> Result<Self, CloudTrailError> {
-        let mut batch = Self::with_rules(rules);
-        let reader = decode::open(body, limits.max_decompressed_bytes)?;
-        let mut split = RecordSplitter::new(reader, limits.max_record_bytes);
-        while let Some(raw) = split.next_record()? {
-            if batch.push_json(raw).is_err() {
-                batch.skipped += 1;
-            }
-        }
-        batch.skipped += split.oversized();
-        batch.bytes = split.bytes_read();
+        let mut reader = CtReader::open(body, limits, rules)?;
+        let mut batch = reader.new_batch();
+        reader.fill(&mut batch, usize::MAX, |_, _| false)?;
         Ok(batch)
     }
 
