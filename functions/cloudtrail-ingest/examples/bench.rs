@@ -112,7 +112,6 @@ async fn prepare(state: &str, per_file: usize, files: usize) {
 
     let sdk = moto_config(&endpoint()).await;
     let clients = Clients::new(&sdk);
-    let sqs = aws_sdk_sqs::Client::new(&sdk);
     let (trail, models, table) = (
         unique_name("bench-trail"),
         unique_name("bench-models"),
