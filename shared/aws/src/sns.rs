@@ -56,11 +56,50 @@ pub fn subject(f: &Finding) -> String {
     format!("{}...", &clean[..MAX_SUBJECT_CHARS - 3])
 }
 
-/// The readable text sent to email subscriptions.
+/// Event text for the plain-text email: control characters (newlines included, which
+/// would forge lines such as `Severity: LOW`), DEL, C1 controls, bidi embeddings,
+/// overrides, isolates and marks, zero-width characters and line separators become
+/// visible escapes (`\n`, `\x1b`, `\u{202e}`). SNS sends the `email` text as
+/// `text/plain`, so nothing else is interpreted.
+pub fn email_safe(s: &str) -> String {
+    let hidden = |c: char| {
+        matches!(
+            c,
+            '\0'..='\x1f'
+                | '\x7f'
+                | '\u{80}'..='\u{9f}'
+                | '\u{61c}'
+                | '\u{200b}'..='\u{200f}'
+                | '\u{2028}'..='\u{202e}'
+                | '\u{2060}'..='\u{2069}'
+                | '\u{feff}'
+        )
+    };
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if hidden(c) && u32::from(c) < 0x80 => {
+                let _ = write!(out, "\\x{:02x}", u32::from(c));
+            }
+            c if hidden(c) => {
+                let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The readable text sent to email subscriptions; every event field goes through
+/// [`email_safe`].
 pub fn email_text(f: &Finding) -> String {
     let mut t = String::new();
     let sev = f.severity.map_or("none", |s| s.as_str());
-    let _ = writeln!(t, "{}", f.title());
+    let e = email_safe;
+    let _ = writeln!(t, "{}", e(&f.title()));
     let _ = writeln!(t);
     let _ = writeln!(
         t,
@@ -68,20 +107,20 @@ pub fn email_text(f: &Finding) -> String {
         sev.to_uppercase(),
         f.severity_score
     );
-    let _ = writeln!(t, "Time:       {}", f.time);
-    let _ = writeln!(t, "Account:    {}  Region: {}", f.account, f.region);
-    let _ = writeln!(t, "Principal:  {}", f.principal);
-    let _ = writeln!(t, "Action:     {}", f.action);
+    let _ = writeln!(t, "Time:       {}", e(&f.time));
+    let _ = writeln!(t, "Account:    {}  Region: {}", e(&f.account), e(&f.region));
+    let _ = writeln!(t, "Principal:  {}", e(&f.principal));
+    let _ = writeln!(t, "Action:     {}", e(&f.action));
     let _ = writeln!(t, "Anomaly:    {:.3}", f.score);
     if !f.detections.is_empty() {
         let _ = writeln!(t, "\nDetections:");
         for d in &f.detections {
             match &d.technique {
                 Some(tech) => {
-                    let _ = writeln!(t, "  - {} (MITRE ATT&CK {tech})", d.id);
+                    let _ = writeln!(t, "  - {} (MITRE ATT&CK {})", e(&d.id), e(tech));
                 }
                 None => {
-                    let _ = writeln!(t, "  - {}", d.id);
+                    let _ = writeln!(t, "  - {}", e(&d.id));
                 }
             }
         }
@@ -89,13 +128,16 @@ pub fn email_text(f: &Finding) -> String {
     if !f.reasons.is_empty() {
         let _ = writeln!(t, "\nWhy:");
         for r in &f.reasons {
-            let _ = writeln!(t, "  - {r}");
+            let _ = writeln!(t, "  - {}", e(r));
         }
     }
     let _ = writeln!(
         t,
         "\nFinding {}  event {}  source {}  model {}",
-        f.finding_id, f.event_id, f.source, f.model_version
+        e(&f.finding_id),
+        e(&f.event_id),
+        e(&f.source),
+        e(&f.model_version)
     );
     t
 }
@@ -231,5 +273,37 @@ mod tests {
             "{email}"
         );
         assert!(email.contains("T1098.001"));
+    }
+
+    #[test]
+    fn hostile_event_text_cannot_forge_email_lines_or_reorder_them() {
+        // Regression: fields went into the email raw, so a newline in a user agent or
+        // role name could add a fake "Severity: LOW" line, and U+202E reversed text.
+        let benign = email_text(&finding("s3:GetObject", "arn:aws:iam::1:user/bob"));
+        let mut f = finding(
+            "s3:GetObject\nSeverity:   LOW (1.0)\r\u{1b}[2J",
+            "arn:aws:iam::1:user/bob\u{202e}txt.exe\u{2066}",
+        );
+        f.reasons = vec!["ua curl\u{2028}Why:\u{200b}\u{7f}\u{9b}".into()];
+        f.event_id = "e1\n\nFinding forged".into();
+        let email = email_text(&f);
+        assert_eq!(
+            email.lines().count(),
+            benign.lines().count(),
+            "no extra lines: {email}"
+        );
+        assert!(
+            !email.chars().any(|c| c != '\n' && (c.is_control()
+                || matches!(c, '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2066}'..='\u{2069}'))),
+            "{email:?}"
+        );
+        for shown in [
+            "s3:GetObject\\nSeverity:",
+            "\\x1b[2J",
+            "bob\\u{202e}txt.exe\\u{2066}",
+            "\\u{2028}Why:\\u{200b}\\x7f\\u{9b}",
+        ] {
+            assert!(email.contains(shown), "{shown} missing from {email}");
+        }
     }
 }
