@@ -7,6 +7,22 @@ use std::path::PathBuf;
 use trailhound_core::sources::cloudtrail::{KeyKind, key_kind};
 use trailhound_core::walk::{Entry, Walk, walk};
 
+/// An error and its causes on one line (`a: b: c`), leaving out a cause whose
+/// text the message already holds (thiserror messages often embed their source).
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut msg = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let text = c.to_string();
+        if !msg.contains(&text) {
+            msg.push_str(": ");
+            msg.push_str(&text);
+        }
+        cause = c.source();
+    }
+    msg
+}
+
 /// Skipped entries printed one per line before "… and N more".
 const SKIPPED_SHOWN: usize = 10;
 

@@ -181,7 +181,7 @@ pub fn scan_objects<O: ObjectSource>(
                 }
                 Err(e) => {
                     t.failed += 1;
-                    let msg = e.to_string();
+                    let msg = crate::files::error_chain(&e);
                     pb.suspend(|| eprintln!("error: {}", terminal_safe(&msg)));
                 }
             }
@@ -219,6 +219,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
         Some(s3::list(&s3_paths)?)
     };
     let model = FileModelSource::load(a.model.as_deref())?;
+    refuse_foreign_model(a.model.as_deref(), &model, Some("cloudtrail"))?;
     if model.model().is_none() {
         eprintln!("note: no --model given: only the built-in rules can fire");
     }
@@ -283,6 +284,27 @@ pub fn run(a: Args) -> Result<ExitCode> {
     })
 }
 
+/// Refuses a model trained for another source than the one this scan reads
+/// (`reads`; `None` when subscription files are routed by log group, so any
+/// source may be read): the scorer would otherwise ignore it without a word.
+fn refuse_foreign_model(
+    path: Option<&std::path::Path>,
+    model: &FileModelSource,
+    reads: Option<&str>,
+) -> Result<()> {
+    if let (Some(path), Some(m), Some(reads)) = (path, model.model(), reads)
+        && m.source != reads
+    {
+        anyhow::bail!(
+            "{} is a {} model; this scan reads {reads} (train one with `trailhound train --source {}`)",
+            path.display(),
+            m.source,
+            reads.replace('_', "-")
+        );
+    }
+    Ok(())
+}
+
 /// `scan` over CloudWatch Logs subscription files.
 fn run_logs(a: &Args, paths: &[PathBuf]) -> Result<ExitCode> {
     use super::logs::{scan_logs, subscription_files};
@@ -293,6 +315,12 @@ fn run_logs(a: &Args, paths: &[PathBuf]) -> Result<ExitCode> {
         (None, None) => trailhound_core::sources::cwl::SourceMap::default(),
     };
     let model = FileModelSource::load(a.model.as_deref())?;
+    let reads = a.source.map(|s| match s {
+        super::logs::SourceArg::Cloudtrail => "cloudtrail",
+        super::logs::SourceArg::Vpcflow => "vpcflow",
+        super::logs::SourceArg::AccessLog => "access_log",
+    });
+    refuse_foreign_model(a.model.as_deref(), &model, reads)?;
     if model.model().is_none() {
         eprintln!("note: no --model given: only the built-in rules can fire");
     }
