@@ -37,8 +37,11 @@ pub const LIMITS: Limits = Limits {
     max_record_bytes: 256 << 10,
 };
 
+/// The body of a fuzz target.
+pub type Target = fn(&[u8]);
+
 /// The fuzz targets, by name (also the corpus folder names).
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Target)] = &[
     ("cloudtrail_split", cloudtrail_split),
     ("cloudtrail_object_gz", cloudtrail_object_gz),
     ("cwl_payload", cwl_payload),
