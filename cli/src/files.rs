@@ -85,3 +85,28 @@ pub fn cloudtrail_files(paths: &[PathBuf]) -> Result<(Vec<PathBuf>, usize)> {
     }
     Ok((out, skipped))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Regression: a file that failed to open printed "cannot open X" without
+    /// the operating system's reason, which sat in the error's source chain.
+    #[test]
+    fn error_chain_keeps_the_os_reason_once() {
+        use trailhound_core::pipeline::PipelineError;
+        use trailhound_core::ports::{ObjectRef, PortError};
+        let io = std::io::Error::from(std::io::ErrorKind::PermissionDenied);
+        let e = PipelineError::Port {
+            object: ObjectRef {
+                bucket: String::new(),
+                key: "logs/a.json".to_owned(),
+            },
+            stage: "fetch",
+            source: PortError::non_retryable("cannot open logs/a.json").with_source(io),
+        };
+        let msg = error_chain(&e);
+        assert!(msg.ends_with(": permission denied"), "{msg}");
+        assert_eq!(msg.matches("cannot open logs/a.json").count(), 1, "{msg}");
+    }
+}
