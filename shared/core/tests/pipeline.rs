@@ -213,3 +213,68 @@ fn digests_and_bad_objects_are_told_apart() {
     );
     assert!(report.findings.iter().all(|f| f.model_version == "none"));
 }
+
+/// Regression: an object became one batch, so its memory grew with its event
+/// count (2M tiny records: hundreds of MB). It is now read, scored and delivered
+/// `SEGMENT_EVENTS` at a time; an object past one segment still gives every
+/// finding, the right counts (malformed and oversized records skipped), and one
+/// profile update per principal with the events of all segments.
+#[test]
+fn an_object_larger_than_a_segment_is_scored_segment_by_segment() {
+    use trailhound_core::pipeline::SEGMENT_EVENTS;
+    use trailhound_core::ports::InMemoryProfileStore;
+    let record = |i: usize, name: &str, source: &str| {
+        format!(
+            r#"{{"userIdentity":{{"type":"IAMUser","arn":"arn:aws:iam::123456789012:user/alice","accountId":"123456789012","userName":"alice"}},"eventTime":"2024-03-04T10:{:02}:{:02}Z","eventSource":"{source}","eventName":"{name}","awsRegion":"us-east-1","sourceIPAddress":"203.0.113.10","eventID":"e{i}","recipientAccountId":"123456789012"}}"#,
+            (i / 60) % 60,
+            i % 60
+        )
+    };
+    let n = SEGMENT_EVENTS + 20;
+    let stops = [10, SEGMENT_EVENTS + 10];
+    let mut records: Vec<String> = (0..n)
+        .map(|i| {
+            if stops.contains(&i) {
+                record(i, "StopLogging", "cloudtrail.amazonaws.com")
+            } else {
+                record(i, "ListUsers", "iam.amazonaws.com")
+            }
+        })
+        .collect();
+    records.insert(5, r#"{"eventID":"no-time"}"#.to_owned());
+    records.insert(
+        SEGMENT_EVENTS + 5,
+        format!(r#"{{"eventID":"huge","x":"{}"}}"#, "a".repeat(9 << 20)),
+    );
+    let body = format!("{{\"Records\":[{}]}}", records.join(",")).into_bytes();
+    let key = ObjectRef {
+        bucket: "b".into(),
+        key: "AWSLogs/123456789012/CloudTrail/us-east-1/2024/03/04/big.json".into(),
+    };
+    let objects = InMemoryObjectSource::default();
+    objects.insert(key.clone(), body);
+    let store = InMemoryFindingStore::default();
+    let profiles = InMemoryProfileStore::default();
+    let ports = Ports {
+        objects: &objects,
+        models: &InMemoryModelSource { model: None },
+        findings: &store,
+        alerts: &InMemoryAlertSink::default(),
+        profiles: &profiles,
+    };
+    let report = block_on(run_object(&key, &ports, &PipelineConfig::default())).expect("run");
+    assert_eq!(report.summary.records, n as u64 + 2);
+    assert_eq!(report.summary.skipped, 2);
+    let stopped: Vec<&str> = report
+        .findings
+        .iter()
+        .filter(|f| f.action == "cloudtrail:StopLogging")
+        .map(|f| f.event_id.as_str())
+        .collect();
+    assert_eq!(stopped, ["e10", &format!("e{}", SEGMENT_EVENTS + 10)]);
+    assert_eq!(profiles.writes.load(Ordering::SeqCst), 1, "learned once");
+    let learned = profiles.profiles();
+    assert_eq!(learned.len(), 1, "one principal");
+    let alice = learned.values().next().expect("alice");
+    assert_eq!(alice.events, n as u64, "events of both segments");
+}

@@ -263,3 +263,34 @@ fn a_record_with_an_impossible_date_is_skipped() {
     assert_eq!(ids, ["ok"]);
     assert_eq!(batch.skipped, 3);
 }
+
+/// A reader hands out batches of at most the asked number of events, whose
+/// counts add up to the file's; skipped records land in the batch they were met in.
+#[test]
+fn a_reader_splits_a_file_into_bounded_batches() {
+    let rec = |i: usize| {
+        format!(
+            r#"{{"eventTime":"2024-03-04T10:15:{:02}Z","eventSource":"s3.amazonaws.com","eventName":"GetObject","eventID":"e{i}"}}"#,
+            i % 60
+        )
+    };
+    let mut records: Vec<String> = (0..25).map(rec).collect();
+    records.insert(12, "42".to_owned());
+    records.insert(20, format!(r#"{{"x":"{}"}}"#, "a".repeat(5000)));
+    let doc = format!("{{\"Records\":[{}]}}", records.join(","));
+    let limits = Limits {
+        max_record_bytes: 1000,
+        ..Limits::default()
+    };
+    let mut reader = CtReader::open(doc.as_bytes(), &limits, None).unwrap();
+    let mut sizes = Vec::new();
+    let mut ids = Vec::new();
+    while let Some(b) = reader.next_batch(10).unwrap() {
+        sizes.push((b.events.len(), b.skipped));
+        ids.extend(b.events.iter().map(|e| e.event_id.to_string()));
+    }
+    assert_eq!(sizes, [(10, 0), (10, 2), (5, 0)]);
+    assert_eq!(ids, (0..25).map(|i| format!("e{i}")).collect::<Vec<_>>());
+    assert_eq!(reader.records(), 27);
+    assert!(reader.next_batch(10).unwrap().is_none());
+}
