@@ -433,11 +433,11 @@ impl AlertSink for StderrAlertSink {
             let sev = f.severity.map_or("NONE", |s| s.as_upper());
             let title = f.title();
             let reasons = f.reasons.join("; ");
-            eprintln!(
+            crate::commands::eprint_line(&format!(
                 "ALERT [{sev}] {} — {}",
                 terminal_safe(&title),
                 terminal_safe(&reasons)
-            );
+            ));
         }
         Ok(())
     }

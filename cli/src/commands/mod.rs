@@ -10,6 +10,27 @@ pub mod simulate;
 pub mod train;
 
 use indicatif::{ProgressBar, ProgressStyle};
+use std::sync::Mutex;
+
+/// The bar drawn last: lines for the terminal go through [`eprint_line`], which
+/// clears the bar, prints, and redraws it, so a line never lands on the bar.
+static ACTIVE_BAR: Mutex<Option<ProgressBar>> = Mutex::new(None);
+
+/// Runs `f` with the progress bar (if any) cleared from the terminal: anything
+/// printed to standard output or error inside `f` starts on a clean line, and the
+/// bar is drawn again after. Output must be flushed inside `f`.
+pub fn suspend_progress<R>(f: impl FnOnce() -> R) -> R {
+    let bar = ACTIVE_BAR.lock().ok().and_then(|b| b.clone());
+    match bar {
+        Some(bar) => bar.suspend(f),
+        None => f(),
+    }
+}
+
+/// Prints a line on standard error without landing on a progress bar.
+pub fn eprint_line(line: &str) {
+    suspend_progress(|| eprintln!("{line}"));
+}
 
 /// A progress bar on standard error (hidden when it is not a terminal).
 pub fn progress(len: u64, what: &str) -> ProgressBar {
@@ -21,6 +42,9 @@ pub fn progress(len: u64, what: &str) -> ProgressBar {
     .progress_chars("=> ");
     pb.set_style(style);
     pb.set_message(what.to_owned());
+    if let Ok(mut active) = ACTIVE_BAR.lock() {
+        *active = Some(pb.clone());
+    }
     pb
 }
 

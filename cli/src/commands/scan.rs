@@ -3,7 +3,7 @@
 use super::{block_on, progress};
 use crate::files::cloudtrail_files;
 use crate::local::{FileModelSource, JsonlFindingStore, LocalObjectSource, StderrAlertSink};
-use crate::output::{Format, Printer};
+use crate::output::{Format, Printer, Sort};
 use crate::profiles::LocalProfileStore;
 use crate::{ReadOpts, parse_severity};
 use anyhow::Result;
@@ -30,7 +30,16 @@ pub struct Args {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Jsonl)]
     pub format: Format,
-    /// Print every scored event, including those with no severity (`"severity": null`).
+    /// Print findings at or above this severity [default: --alert-severity for
+    /// the table; every finding (low) for jsonl]. A summary per severity follows.
+    #[arg(long, value_parser = parse_severity, value_name = "SEVERITY")]
+    pub min_severity: Option<Severity>,
+    /// Order of the findings [default: severity for the table, time for jsonl and
+    /// with --all]. By severity, findings print once the scan is done.
+    #[arg(long, value_enum)]
+    pub sort: Option<Sort>,
+    /// Print every scored event, including those with no severity (`"severity":
+    /// null`), in time order; --min-severity does not apply.
     #[arg(long)]
     pub all: bool,
     /// Also append new findings to this JSON-lines file (ids already in it are not added again).
@@ -54,7 +63,7 @@ pub struct Args {
     #[arg(long, value_enum)]
     pub source: Option<super::logs::SourceArg>,
     /// Log group to source patterns for subscription events
-    /// (`PATTERN=SOURCE[:FORMAT],…`, as `LOG_SOURCES` of logs-ingest).
+    /// (`PATTERN=SOURCE[:FORMAT],…`, as `LOG_GROUP_SOURCES` of logs-ingest).
     #[arg(long, value_name = "SPEC", conflicts_with = "source")]
     pub log_sources: Option<String>,
     #[command(flatten)]
@@ -63,6 +72,44 @@ pub struct Args {
     pub hygiene: crate::hygiene::HygieneOpts,
     #[command(flatten)]
     pub rules: super::rules::RulesOpts,
+}
+
+impl Args {
+    /// The printer of this scan's options on `out`.
+    fn printer<W: std::io::Write>(&self, out: W) -> Printer<W> {
+        let min = if self.all {
+            None
+        } else {
+            match (self.min_severity, self.format) {
+                (Some(s), _) => Some(s),
+                (None, Format::Table) => Some(self.alert_severity),
+                (None, Format::Jsonl) => None,
+            }
+        };
+        let sort = match (self.sort, self.format) {
+            (Some(s), _) => s,
+            (None, _) if self.all => Sort::Time,
+            (None, Format::Table) => Sort::Severity,
+            (None, Format::Jsonl) => Sort::Time,
+        };
+        Printer::new(out, self.format).min_severity(min).sort(sort)
+    }
+}
+
+/// Ends the output: the held findings (sorted by severity) and the summary per
+/// severity (after the table, or on standard error for JSON lines).
+fn finish_output<W: std::io::Write>(printer: &mut Printer<W>, format: Format) -> Result<()> {
+    printer.finish()?;
+    let line = printer.counts().line();
+    match format {
+        Format::Table => {
+            printer.line("")?;
+            printer.line(&line)?;
+            printer.flush()?;
+        }
+        Format::Jsonl => eprintln!("{line}"),
+    }
+    Ok(())
 }
 
 impl Totals {
@@ -161,9 +208,11 @@ pub fn scan_objects<O: ObjectSource>(
         for object in objects {
             t.files += 1;
             let mut failed_output = None;
+            // Findings go out with the bar cleared, so that on a terminal a line
+            // of output never lands on the progress line.
             let result = run_object_with(object, &ports, cfg, |chunk| {
                 if failed_output.is_none() {
-                    failed_output = each(object, chunk).err();
+                    failed_output = pb.suspend(|| each(object, chunk)).err();
                 }
             })
             .await;
@@ -216,7 +265,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
     let s3_objects = if s3_paths.is_empty() {
         None
     } else {
-        Some(s3::list(&s3_paths)?)
+        Some(crate::s3::list_paths(&s3_paths)?)
     };
     let model = FileModelSource::load(a.model.as_deref())?;
     refuse_foreign_model(a.model.as_deref(), &model, Some("cloudtrail"))?;
@@ -248,11 +297,13 @@ pub fn run(a: Args) -> Result<ExitCode> {
         .map(LocalProfileStore::open)
         .transpose()?;
     let stdout = std::io::stdout().lock();
-    let mut printer = Printer::new(std::io::BufWriter::new(stdout), a.format);
+    let mut printer = a.printer(std::io::BufWriter::new(stdout));
     let mut print = |_: &ObjectRef, findings: &[Finding]| {
         for f in findings {
             printer.print(f)?;
         }
+        // Out before the progress bar is drawn again.
+        printer.flush()?;
         Ok(())
     };
     let mut t = scan_files(&files, &model, &store, &alerts, &profiles, &cfg, &mut print)?;
@@ -264,7 +315,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
         )?;
         t.add(&t2);
     }
-    printer.flush()?;
+    finish_output(&mut printer, a.format)?;
     eprintln!(
         "scanned {} files, {} events ({} malformed records skipped), {} findings, {} alerts ({} suppressed, {} deduplicated), {} files failed, in {:.2}s",
         t.files,
@@ -342,7 +393,7 @@ fn run_logs(a: &Args, paths: &[PathBuf]) -> Result<ExitCode> {
     };
     let started = Instant::now();
     let stdout = std::io::stdout().lock();
-    let mut printer = Printer::new(std::io::BufWriter::new(stdout), a.format);
+    let mut printer = a.printer(std::io::BufWriter::new(stdout));
     let t = scan_logs(
         &files,
         &model,
@@ -357,7 +408,7 @@ fn run_logs(a: &Args, paths: &[PathBuf]) -> Result<ExitCode> {
             Ok(())
         },
     )?;
-    printer.flush()?;
+    finish_output(&mut printer, a.format)?;
     eprintln!(
         "scanned {} files, {} payloads, {} log events ({} skipped), {} findings, {} files failed, in {:.2}s",
         t.files,
@@ -373,63 +424,4 @@ fn run_logs(a: &Args, paths: &[PathBuf]) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
-}
-
-/// Listing of `s3://` paths.
-mod s3 {
-    use super::block_on;
-    use anyhow::{Context, Result, bail};
-    use std::path::PathBuf;
-    use trailhound_core::ports::ObjectRef;
-    use trailhound_core::sources::cloudtrail::{KeyKind, key_kind};
-
-    /// Splits `s3://bucket/prefix`.
-    pub fn parse(url: &str) -> Result<(String, String)> {
-        let rest = url.strip_prefix("s3://").context("not an s3:// URL")?;
-        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
-        if bucket.is_empty() {
-            bail!("{url}: no bucket name");
-        }
-        Ok((bucket.to_owned(), prefix.to_owned()))
-    }
-
-    /// Lists the CloudTrail log files under each URL (digests and other keys left out).
-    pub fn list(urls: &[PathBuf]) -> Result<(aws_sdk_s3::Client, Vec<ObjectRef>)> {
-        block_on(async {
-            let config = trailhound_aws::load_sdk_config().await;
-            let client = trailhound_aws::s3_client(&config);
-            let mut out = Vec::new();
-            for url in urls {
-                let url = url.to_string_lossy();
-                let (bucket, prefix) = parse(&url)?;
-                let listed = trailhound_aws::list_objects(&client, &bucket, &prefix)
-                    .await
-                    .with_context(|| format!("cannot list {url}"))?;
-                out.extend(
-                    listed
-                        .into_iter()
-                        .filter(|o| key_kind(&o.key) == KeyKind::LogFile),
-                );
-            }
-            if out.is_empty() {
-                bail!("no CloudTrail log files under the given s3:// paths");
-            }
-            Ok((client, out))
-        })
-    }
-
-    #[cfg(test)]
-    mod tests {
-        use super::*;
-
-        #[test]
-        fn parses_bucket_and_prefix() {
-            assert_eq!(
-                parse("s3://b/AWSLogs/1/").unwrap(),
-                ("b".into(), "AWSLogs/1/".into())
-            );
-            assert_eq!(parse("s3://b").unwrap(), ("b".into(), String::new()));
-            assert!(parse("s3:///x").is_err());
-        }
-    }
 }
