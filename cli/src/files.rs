@@ -44,7 +44,7 @@ pub fn cloudtrail_files(paths: &[PathBuf]) -> Result<(Vec<PathBuf>, usize)> {
         let meta = std::fs::metadata(p).with_context(|| format!("cannot read {}", p.display()))?;
         if meta.is_dir() {
             let w = walk(p, |path, entry| match entry {
-                Entry::Dir => !path.file_name().is_some_and(|n| n == "CloudTrail-Digest"),
+                Entry::Dir => path.file_name().is_none_or(|n| n != "CloudTrail-Digest"),
                 Entry::File => match key_kind(&path.to_string_lossy()) {
                     KeyKind::LogFile => true,
                     KeyKind::Digest => {
