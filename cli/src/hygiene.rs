@@ -174,27 +174,30 @@ impl AlertVolume {
     }
 
     /// Prints the volume as a short table.
-    pub fn print(&self) {
-        println!();
-        println!("Alerts after deduplication and suppression");
-        println!(
+    pub fn print(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        writeln!(out)?;
+        writeln!(out, "Alerts after deduplication and suppression")?;
+        writeln!(
+            out,
             "  alerts      {:>10}   on attacks {:>6}   on normal events {:>6}",
             self.alerts, self.alerts_on_attacks, self.false_alerts
-        );
-        println!(
+        )?;
+        writeln!(
+            out,
             "  per day     {:>10.1}   false alerts per day {:>6.1}   ({} days)",
             self.alerts_per_day, self.false_alerts_per_day, self.days
-        );
-        println!(
+        )?;
+        writeln!(
+            out,
             "  held back   {:>10} repeats in a window, {} suppressed",
             self.deduplicated, self.suppressed
-        );
+        )?;
         let days: Vec<String> = self
             .per_day
             .iter()
             .map(|(d, n)| format!("{} {n}", d.get(5..).unwrap_or(d)))
             .collect();
-        println!("  by day      {}", days.join(", "));
+        writeln!(out, "  by day      {}", days.join(", "))?;
         let scenarios: Vec<String> = self
             .per_scenario
             .iter()
@@ -202,10 +205,12 @@ impl AlertVolume {
             .collect();
         if !scenarios.is_empty() {
             let scenarios = scenarios.join(", ");
-            println!(
+            writeln!(
+                out,
                 "  by scenario {}",
                 trailhound_core::text::terminal_safe(&scenarios)
-            );
+            )?;
         }
+        Ok(())
     }
 }

@@ -40,6 +40,18 @@ pub struct LocalProfileStore {
     config: BaselineConfig,
 }
 
+/// What [`LocalProfileStore::warm_up`] read.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct WarmUp {
+    /// Events read from the files.
+    pub read: u64,
+    /// Of those, the events learned: successful calls by an identified principal
+    /// (failed and denied calls never become normal).
+    pub learned: u64,
+    /// Files that could not be read.
+    pub failed: usize,
+}
+
 impl LocalProfileStore {
     /// A store that lives for this run only (`eval`, `demo`).
     pub fn temporary() -> Self {
@@ -106,8 +118,8 @@ impl LocalProfileStore {
     /// Learns from CloudTrail files without scoring them (a warm-up on past logs).
     /// Unreadable files are skipped and counted. Returns (events learned, files
     /// skipped).
-    pub fn warm_up(&self, files: &[PathBuf], limits: &Limits) -> (u64, usize) {
-        let (mut events, mut failed) = (0u64, 0usize);
+    pub fn warm_up(&self, files: &[PathBuf], limits: &Limits) -> WarmUp {
+        let mut w = WarmUp::default();
         for f in files {
             let batch = std::fs::File::open(f)
                 .map_err(|e| e.to_string())
@@ -117,16 +129,17 @@ impl LocalProfileStore {
             match batch {
                 Ok(b) => {
                     let updates = baseline::observe(&b, &baseline::origin_of(&f.to_string_lossy()));
-                    events += updates.iter().map(|u| u.seen.events).sum::<u64>();
+                    w.read += b.events.len() as u64;
+                    w.learned += updates.iter().map(|u| u.seen.events).sum::<u64>();
                     self.merge(&updates);
                 }
                 Err(e) => {
                     tracing::warn!(file = %f.display(), error = %e, "skipped while learning profiles");
-                    failed += 1;
+                    w.failed += 1;
                 }
             }
         }
-        (events, failed)
+        w
     }
 
     /// Merges this run's updates into the file as it is now, if there are any:

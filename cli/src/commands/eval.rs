@@ -8,7 +8,7 @@ use crate::profiles::LocalProfileStore;
 use crate::{ReadOpts, parse_severity};
 use anyhow::{Context, Result};
 use std::collections::HashMap;
-use std::io::BufReader;
+use std::io::{BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use trailhound_core::Severity;
@@ -99,7 +99,11 @@ pub fn evaluate(
     };
     let store = JsonlFindingStore::memory();
     let alerts = StderrAlertSink { enabled: false };
-    let mut items = Vec::new();
+    let mut items: Vec<Labelled> = Vec::new();
+    // One item per event: a threshold finding names the event that completed it,
+    // which also has its own line; counted twice, the metrics would report more
+    // events than were read (and than `scan` says it scored).
+    let mut item_of: HashMap<String, usize> = HashMap::new();
     let mut top: Vec<trailhound_core::Finding> = Vec::new();
     let mut unlabelled = 0u64;
     let mut volume = AlertVolume::default();
@@ -112,9 +116,6 @@ pub fn evaluate(
      -> Result<()> {
         for f in findings {
             let truth = labels.get(&f.event_id);
-            if truth.is_none() {
-                unlabelled += 1;
-            }
             let flagged = f.severity.is_some_and(|s| s >= min_severity);
             volume.add(
                 f,
@@ -122,12 +123,27 @@ pub fn evaluate(
                 truth.is_some_and(|t| t.attack),
                 truth.map_or("", |t| t.scenario.as_str()),
             );
-            items.push(Labelled {
-                rank: f.severity_score + f.score,
-                flagged,
-                attack: truth.is_some_and(|t| t.attack),
-                scenario: truth.map(|t| t.scenario.clone()).unwrap_or_default(),
-            });
+            let rank = f.severity_score + f.score;
+            match item_of.get(&f.event_id) {
+                Some(&i) => {
+                    if let Some(item) = items.get_mut(i) {
+                        item.rank = item.rank.max(rank);
+                        item.flagged |= flagged;
+                    }
+                }
+                None => {
+                    if truth.is_none() {
+                        unlabelled += 1;
+                    }
+                    item_of.insert(f.event_id.clone(), items.len());
+                    items.push(Labelled {
+                        rank,
+                        flagged,
+                        attack: truth.is_some_and(|t| t.attack),
+                        scenario: truth.map(|t| t.scenario.clone()).unwrap_or_default(),
+                    });
+                }
+            }
             if flagged {
                 top.push(f.clone());
             }
@@ -173,32 +189,42 @@ pub fn evaluate(
 }
 
 /// Prints metrics as tables.
-pub fn print_metrics(m: &Metrics, min_severity: Severity) {
+pub fn print_metrics(
+    out: &mut dyn Write,
+    m: &Metrics,
+    min_severity: Severity,
+) -> std::io::Result<()> {
     let normal = m.fp + m.tn;
-    println!("Detection quality (flagged = severity >= {min_severity})");
-    println!(
+    writeln!(
+        out,
+        "Detection quality (flagged = severity >= {min_severity})"
+    )?;
+    writeln!(
+        out,
         "  events      {:>10}   attack {:>8}   normal {:>10}",
         m.tp + m.fp + m.fn_ + m.tn,
         m.tp + m.fn_,
         normal
-    );
-    println!("  precision   {:>10.4}", m.precision);
-    println!("  recall      {:>10.4}", m.recall);
-    println!("  F1          {:>10.4}", m.f1);
-    println!("  ROC-AUC     {:>10.4}", m.roc_auc);
-    println!(
+    )?;
+    writeln!(out, "  precision   {:>10.4}", m.precision)?;
+    writeln!(out, "  recall      {:>10.4}", m.recall)?;
+    writeln!(out, "  F1          {:>10.4}", m.f1)?;
+    writeln!(out, "  ROC-AUC     {:>10.4}", m.roc_auc)?;
+    writeln!(
+        out,
         "  false alerts per 1,000 normal events {:>8.3}",
         m.false_alerts_per_1000
-    );
-    println!();
-    println!("Confusion matrix        flagged   not flagged");
-    println!("  attack            {:>10}  {:>12}", m.tp, m.fn_);
-    println!("  normal            {:>10}  {:>12}", m.fp, m.tn);
-    println!();
-    println!(
+    )?;
+    writeln!(out)?;
+    writeln!(out, "Confusion matrix        flagged   not flagged")?;
+    writeln!(out, "  attack            {:>10}  {:>12}", m.tp, m.fn_)?;
+    writeln!(out, "  normal            {:>10}  {:>12}", m.fp, m.tn)?;
+    writeln!(out)?;
+    writeln!(
+        out,
         "{:<30} {:>8} {:>8} {:>8}  detected",
         "scenario", "events", "flagged", "recall"
-    );
+    )?;
     for (name, s) in &m.scenarios {
         let recall = s.flagged as f64 / s.events.max(1) as f64;
         let verdict = match (s.attack, s.flagged > 0) {
@@ -207,11 +233,15 @@ pub fn print_metrics(m: &Metrics, min_severity: Severity) {
             (false, true) => "false alert (hard negative)",
             (false, false) => "quiet (hard negative)",
         };
-        println!(
+        // Scenario names come from the labels file.
+        let name = trailhound_core::text::terminal_safe(name);
+        writeln!(
+            out,
             "{name:<30} {:>8} {:>8} {:>8.3}  {verdict}",
             s.events, s.flagged, recall
-        );
+        )?;
     }
+    Ok(())
 }
 
 /// The profile store of an evaluation: none, a read-only copy of `path`, and/or a
@@ -235,11 +265,14 @@ pub fn baselines(
     });
     if !learn_from.is_empty() {
         let (files, _) = cloudtrail_files(learn_from)?;
-        let (events, failed) = store.warm_up(&files, limits);
+        let w = store.warm_up(&files, limits);
         eprintln!(
-            "learned {} principal profiles from {events} events in {} files ({failed} unreadable)",
+            "learned {} principal profiles from {} events in {} files ({} of them successful calls by a principal; {} files unreadable)",
             store.len(),
-            files.len()
+            w.read,
+            files.len(),
+            w.learned,
+            w.failed
         );
     }
     Ok(Some(store))
@@ -280,15 +313,18 @@ pub fn run(a: Args) -> Result<ExitCode> {
         a.hygiene.policy()?,
         a.rules.load(),
     )?;
+    // A reader that goes away (`eval … | head`) ends the run quietly (see main).
+    let mut out = std::io::stdout().lock();
     if a.json {
         let mut json = serde_json::to_value(&m)?;
         if let Some(o) = json.as_object_mut() {
             o.insert("alert_volume".to_owned(), serde_json::to_value(&volume)?);
         }
-        println!("{}", serde_json::to_string_pretty(&json)?);
+        writeln!(out, "{}", serde_json::to_string_pretty(&json)?)?;
     } else {
-        print_metrics(&m, a.min_severity);
-        volume.print();
+        print_metrics(&mut out, &m, a.min_severity)?;
+        volume.print(&mut out)?;
     }
+    out.flush()?;
     Ok(ExitCode::SUCCESS)
 }

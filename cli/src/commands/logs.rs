@@ -8,7 +8,7 @@
 use super::block_on;
 use crate::local::{FileModelSource, JsonlFindingStore, StderrAlertSink};
 use anyhow::{Context, Result, bail};
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use trailhound_core::Finding;
 use trailhound_core::decode::Limits;
@@ -16,6 +16,7 @@ use trailhound_core::logs::{LogsBatch, LogsConfig, LogsPorts, ModelSet, run_batc
 use trailhound_core::pipeline::PipelineConfig;
 use trailhound_core::ports::ObjectRef;
 use trailhound_core::sources::cwl::SourceMap;
+use trailhound_core::text::terminal_safe as safe;
 
 /// A log source named on the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -126,7 +127,10 @@ pub fn read_batch(path: &Path, limits: &Limits, sources: &SourceMap) -> Result<L
         if let Err(e) = batch.add_event(line, limits, sources) {
             bad += 1;
             if bad <= 3 {
-                eprintln!("warning: {}: skipping a line: {e}", path.display());
+                super::eprint_line(&format!(
+                    "warning: {}",
+                    safe(&format!("{}: skipping a line: {e}", path.display()))
+                ));
             }
         }
     }
@@ -187,7 +191,7 @@ pub fn scan_logs(
         let batch = match read_batch(path, &cfg.limits, sources) {
             Ok(b) => b,
             Err(e) => {
-                eprintln!("error: {e:#}");
+                super::eprint_line(&format!("error: {}", safe(&format!("{e:#}"))));
                 t.failed += 1;
                 continue;
             }
@@ -195,7 +199,10 @@ pub fn scan_logs(
         let report = match block_on(run_batch(&batch, &ports, &lcfg)) {
             Ok(r) => r,
             Err(e) => {
-                eprintln!("error: {}: {e}", path.display());
+                super::eprint_line(&format!(
+                    "error: {}",
+                    safe(&format!("{}: {e}", path.display()))
+                ));
                 t.failed += 1;
                 continue;
             }
@@ -228,7 +235,10 @@ pub fn train_logs(
     let read = |p: &PathBuf| match read_batch(p, limits, &sources) {
         Ok(b) => Some(b),
         Err(e) => {
-            eprintln!("warning: skipping {}: {e:#}", p.display());
+            super::eprint_line(&format!(
+                "warning: {}",
+                safe(&format!("skipping {}: {e:#}", p.display()))
+            ));
             None
         }
     };
@@ -280,8 +290,10 @@ pub fn demo(source: SourceArg, seed: u64, keep: Option<&Path>, top: usize) -> Re
     eprintln!("2/4 simulating the day to scan, with attacks and hard negatives...");
     let s2 = write_dir(&scan_cfg, &scan_dir).context("simulate scanned day")?;
     eprintln!(
-        "    {} log events ({} attack events)",
-        s2.events, s2.attack_events
+        "    {} log events ({} attack events; {})",
+        s2.events,
+        s2.attack_events,
+        super::demo::scenario_counts(&s2.scenarios)
     );
     eprintln!("3/4 training Isolation Forest, PCA and histograms on 60-second windows...");
     let limits = Limits::default();
@@ -312,27 +324,14 @@ pub fn demo(source: SourceArg, seed: u64, keep: Option<&Path>, top: usize) -> Re
         trailhound_core::pipeline::AlertPolicy::default(),
         std::sync::Arc::new(trailhound_core::rules::sigma::RuleSet::default()),
     )?;
-    println!();
-    println!(
-        "Top findings (of {} at medium or above)",
-        top_findings.len()
-    );
-    for f in top_findings.iter().take(top) {
-        println!(
-            "  [{:<8}] {:>4.1}  {}  {} by {}",
-            f.severity.map_or("-", |s| s.as_upper()),
-            f.severity_score,
-            f.time,
-            f.action,
-            f.principal
-        );
-        for r in f.reasons.iter().take(4) {
-            println!("             - {r}");
-        }
-    }
-    println!();
-    super::eval::print_metrics(&metrics, Severity::Medium);
-    println!();
-    println!("done in {:.1}s", started.elapsed().as_secs_f64());
+    // A reader that goes away (`demo | head`) ends the run quietly (see main).
+    let mut out = std::io::stdout().lock();
+    super::demo::print_top(&mut out, &top_findings, top, Severity::Medium)?;
+    writeln!(out)?;
+    super::eval::print_metrics(&mut out, &metrics, Severity::Medium)?;
+    writeln!(out)?;
+    writeln!(out, "done in {:.1}s", started.elapsed().as_secs_f64())?;
+    super::demo::print_next_steps(&mut out, source)?;
+    out.flush()?;
     Ok(())
 }
