@@ -108,17 +108,22 @@ fn rules_test_passes_on_the_corpus_and_builtins() {
     let text = stdout(&o);
     assert!(o.status.success(), "{text}");
     assert!(
-        text.contains("ok    ct.cloudtrail.stop_logging (2 test files)"),
+        text.contains("ok    ct.cloudtrail.stop_logging: 2 fixtures"),
         "{text}"
     );
     assert!(
-        text.contains("ok    failed_logins_burst (4 test files)"),
+        text.contains("(rule file failed_logins_burst): 4 fixtures"),
         "{text}"
     );
-    assert!(text.contains("ok    console_brute_force"), "{text}");
+    assert!(
+        text.contains(
+            "ok    ct.base.console_login_failed, ct.threshold.console_brute_force_ip, ct.threshold.console_brute_force_user (rule file console_brute_force): 2 fixtures"
+        ),
+        "{text}"
+    );
     let last = text.lines().last().unwrap();
     assert!(
-        last.starts_with("rules: ") && last.ends_with(" 0 failed"),
+        last.contains(" fixtures for ") && last.contains(" rules: ") && last.ends_with(" 0 failed"),
         "{last}"
     );
 }
@@ -153,7 +158,7 @@ fn rules_test_fails_with_a_per_rule_list_when_a_test_event_disagrees() {
     assert_eq!(o.status.code(), Some(1));
     let out = stdout(&o);
     assert!(
-        out.contains("FAIL  sg_open_world (1 of 5 test files failed)"),
+        out.contains("(rule file sg_open_world): 1 of 5 fixtures failed"),
         "{out}"
     );
     assert!(
@@ -161,7 +166,7 @@ fn rules_test_fails_with_a_per_rule_list_when_a_test_event_disagrees() {
         "{out}"
     );
     assert!(
-        out.contains("FAIL  scripted_client (3 of 3 test files failed)"),
+        out.contains("FAIL  scripted_client: 3 of 3 fixtures failed"),
         "{out}"
     );
     assert!(

@@ -204,11 +204,27 @@ fn list(dirs: &[PathBuf], json: bool) -> Result<ExitCode> {
 
 fn test(dirs: &[PathBuf]) -> Result<ExitCode> {
     let mut outcomes: Vec<TestOutcome> = check::builtin_outcomes();
+    // A test group is named by a built-in rule's id, or by the stem of the Sigma
+    // file it tests: show the ids of that file's rules, as `rules list` does.
+    let (builtin_sigma, _) = RuleSet::builtin();
+    let mut ids_of: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut file_ids = |set: &RuleSet, built_in: bool| {
+        for r in set.rules() {
+            if matches!(r.origin, Origin::BuiltIn) == built_in {
+                let ids = ids_of.entry(r.file_stem().to_owned()).or_default();
+                if !ids.contains(&r.id) {
+                    ids.push(r.id.clone());
+                }
+            }
+        }
+    };
+    file_ids(&builtin_sigma, true);
     let mut load_errors = Vec::new();
     let mut untested = Vec::new();
     for dir in dirs {
         let (set, errors) = RuleSet::load_dir(dir);
         load_errors.extend(errors);
+        file_ids(&set, false);
         let found = check::dir_outcomes(&set, dir);
         for r in set.rules() {
             let stem = r.file_stem();
@@ -226,31 +242,50 @@ fn test(dirs: &[PathBuf]) -> Result<ExitCode> {
             e.1.push(o);
         }
     }
+    let mut rules_tested: Vec<&str> = Vec::new();
     let mut out = std::io::stdout().lock();
-    for (rule, (n, failed)) in &by_rule {
+    for (group, (n, failed)) in &by_rule {
+        let ids: Vec<&str> = match ids_of.get(*group) {
+            Some(ids) => ids.iter().map(String::as_str).collect(),
+            None => vec![*group],
+        };
+        for id in &ids {
+            if !rules_tested.contains(id) {
+                rules_tested.push(id);
+            }
+        }
+        let name = match ids_of.get(*group) {
+            Some(_) if ids.len() > 1 || ids.first() != Some(group) => {
+                format!("{} (rule file {group})", ids.join(", "))
+            }
+            _ => (*group).to_owned(),
+        };
+        let name = safe(&name);
+        let fixtures = plural(*n, "fixture");
         if failed.is_empty() {
-            writeln!(out, "ok    {rule} ({n} test files)")?;
+            writeln!(out, "ok    {name}: {fixtures}")?;
         } else {
-            writeln!(
-                out,
-                "FAIL  {rule} ({} of {n} test files failed)",
-                failed.len()
-            )?;
+            writeln!(out, "FAIL  {name}: {} of {fixtures} failed", failed.len())?;
             for f in failed {
                 writeln!(
                     out,
                     "        {} [{}]: {}",
-                    f.file,
+                    safe(&f.file),
                     f.expect.as_str(),
-                    f.detail
+                    safe(&f.detail)
                 )?;
             }
         }
     }
     for e in &load_errors {
-        writeln!(out, "FAIL  not loaded: {}: {}", e.file, e.reason)?;
+        writeln!(
+            out,
+            "FAIL  not loaded: {}",
+            safe(&format!("{}: {}", e.file, e.reason))
+        )?;
     }
     for stem in &untested {
+        let stem = safe(stem);
         writeln!(
             out,
             "note: {stem} has no test events (tests/{stem}/match, tests/{stem}/nomatch)"
@@ -258,10 +293,24 @@ fn test(dirs: &[PathBuf]) -> Result<ExitCode> {
     }
     let failed = outcomes.iter().filter(|o| !o.passed).count() + load_errors.len();
     let passed = outcomes.iter().filter(|o| o.passed).count();
-    writeln!(out, "rules: {passed} passed, {failed} failed")?;
+    writeln!(
+        out,
+        "{} for {}: {passed} passed, {failed} failed",
+        plural(outcomes.len(), "fixture"),
+        plural(rules_tested.len(), "rule")
+    )?;
     Ok(if failed == 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
     })
+}
+
+/// "1 fixture", "2 fixtures".
+fn plural(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
 }
