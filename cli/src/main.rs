@@ -8,6 +8,7 @@ mod hygiene;
 mod local;
 mod output;
 mod profiles;
+mod s3;
 
 use clap::{Parser, Subcommand};
 use trailhound_core::Severity;
