@@ -62,35 +62,7 @@ pub fn subject(f: &Finding) -> String {
 /// visible escapes (`\n`, `\x1b`, `\u{202e}`). SNS sends the `email` text as
 /// `text/plain`, so nothing else is interpreted.
 pub fn email_safe(s: &str) -> String {
-    let hidden = |c: char| {
-        matches!(
-            c,
-            '\0'..='\x1f'
-                | '\x7f'
-                | '\u{80}'..='\u{9f}'
-                | '\u{61c}'
-                | '\u{200b}'..='\u{200f}'
-                | '\u{2028}'..='\u{202e}'
-                | '\u{2060}'..='\u{2069}'
-                | '\u{feff}'
-        )
-    };
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if hidden(c) && u32::from(c) < 0x80 => {
-                let _ = write!(out, "\\x{:02x}", u32::from(c));
-            }
-            c if hidden(c) => {
-                let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
-            }
-            c => out.push(c),
-        }
-    }
-    out
+    trailhound_core::text::terminal_safe(s).into_owned()
 }
 
 /// The readable text sent to email subscriptions; every event field goes through

@@ -10,23 +10,33 @@ use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::io;
 
-/// Whether `c` must not reach a terminal raw: C0 controls (newline and tab
-/// included: inside one field they would forge lines and columns), DEL, C1
-/// controls (U+0080–U+009F, `U+009B` is a one-character CSI) and the Unicode
-/// bidi overrides and isolates (U+202A–U+202E, U+2066–U+2069).
+/// Whether `c` must not be shown raw: C0 controls (newline and tab included:
+/// inside one field they would forge lines and columns), DEL, C1 controls
+/// (U+0080–U+009F, `U+009B` is a one-character CSI), the bidi embeddings,
+/// overrides, isolates and marks (U+202A–U+202E, U+2066–U+2069, U+200E, U+200F,
+/// U+061C), zero-width characters (U+200B–U+200D, U+2060, U+FEFF) and the line
+/// and paragraph separators (U+2028, U+2029). The same set serves terminals and
+/// plain-text email.
 pub fn is_unsafe_char(c: char) -> bool {
     matches!(
         c,
-        '\0'..='\x1f' | '\x7f' | '\u{80}'..='\u{9f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
+        '\0'..='\x1f'
+            | '\x7f'
+            | '\u{80}'..='\u{9f}'
+            | '\u{61c}'
+            | '\u{200b}'..='\u{200f}'
+            | '\u{2028}'..='\u{202e}'
+            | '\u{2060}'..='\u{2069}'
+            | '\u{feff}'
     )
 }
 
 /// Whether a UTF-8 byte can start (or be) an unsafe character: a cheap test so
 /// that clean text is never decoded.
 fn may_start_unsafe(b: u8) -> bool {
-    // C0 and DEL are single bytes; C1 is encoded 0xC2 0x80..=0x9F; the bidi
-    // controls are 0xE2 0x80 0xAA..=0xAE and 0xE2 0x81 0xA6..=0xA9.
-    b < 0x20 || b == 0x7f || b == 0xc2 || b == 0xe2
+    // C0 and DEL are single bytes; C1 is encoded 0xC2 0x80..=0x9F; U+061C is
+    // 0xD8 0x9C; the U+2xxx characters start with 0xE2; U+FEFF with 0xEF.
+    b < 0x20 || b == 0x7f || b == 0xc2 || b == 0xd8 || b == 0xe2 || b == 0xef
 }
 
 /// `s` with every [`is_unsafe_char`] replaced by a visible escape: `\n`, `\t`,
@@ -141,7 +151,7 @@ mod tests {
     fn neighbours_of_the_unsafe_ranges_are_kept() {
         // Same lead bytes as C1 / bidi controls, but printable.
         for s in [
-            "\u{a0}x", "\u{a9}", "\u{2029}", "\u{2014}", "\u{2070}", "\u{2065}",
+            "\u{a0}x", "\u{a9}", "\u{2027}", "\u{2014}", "\u{2070}", "\u{206a}",
         ] {
             assert_eq!(terminal_safe(s), s, "{s:?}");
         }
