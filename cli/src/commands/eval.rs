@@ -162,7 +162,7 @@ pub fn evaluate(
         )?;
     }
     if !subs.is_empty() {
-        super::logs::scan_logs(
+        let t = super::logs::scan_logs(
             &subs,
             model,
             &store,
@@ -171,6 +171,12 @@ pub fn evaluate(
             sources,
             &mut on_findings,
         )?;
+        if t.no_data > 0 {
+            eprintln!(
+                "note: {} NODATA/SKIPDATA flow log records carry no traffic and are not scored (nor counted below)",
+                t.no_data
+            );
+        }
     }
     // With one line per log event, a window's finding appears once per event: the
     // list of top findings keeps each finding once.

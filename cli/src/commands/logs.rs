@@ -153,6 +153,8 @@ pub struct LogsTotals {
     pub events: u64,
     /// Log events skipped (unparsable or unroutable).
     pub skipped: u64,
+    /// VPC Flow Logs NODATA/SKIPDATA records (no traffic to score).
+    pub no_data: u64,
     /// Findings with a severity.
     pub findings: u64,
     /// Alerts published.
@@ -210,6 +212,7 @@ pub fn scan_logs(
         t.payloads += report.counts.payloads;
         t.events += report.counts.parsed;
         t.skipped += report.counts.skipped + report.counts.unrouted;
+        t.no_data += report.counts.no_data;
         t.findings += report.findings.values().sum::<u64>();
         t.alerts += report.alerts;
         let object = ObjectRef {

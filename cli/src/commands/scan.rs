@@ -410,11 +410,13 @@ fn run_logs(a: &Args, paths: &[PathBuf]) -> Result<ExitCode> {
     )?;
     finish_output(&mut printer, a.format)?;
     eprintln!(
-        "scanned {} files, {} payloads, {} log events ({} skipped), {} findings, {} files failed, in {:.2}s",
+        "scanned {} files, {} payloads, {} log events ({} scored, {} skipped, {} NODATA/SKIPDATA records), {} findings, {} files failed, in {:.2}s",
         t.files,
         t.payloads,
+        t.events + t.skipped + t.no_data,
         t.events,
         t.skipped,
+        t.no_data,
         t.findings,
         t.failed,
         started.elapsed().as_secs_f64()

@@ -127,10 +127,9 @@ pub fn model_verdict(m: &Model, row: &[f32], names: &[FeatureDef], familiar: boo
                 continue;
             }
             if let Some(d) = names.get(j) {
-                v.reasons.push(format!(
-                    "{} = {val:.2} (training 1st–99th percentile {lo:.2}–{hi:.2})",
-                    d.name
-                ));
+                // Raw quantities, not the model's log or share transforms.
+                v.reasons
+                    .push(explain::window_feature_reason(d, val, lo, hi));
             }
         }
     }

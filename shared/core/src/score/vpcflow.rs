@@ -289,10 +289,10 @@ fn src_case<'a>(
         rules,
         evidence: vec![
             format!(
-                "{} flows, {} packets, {} bytes from {} in window {}",
+                "{} flows, {} packets, {} from {} in window {}",
                 s.flows,
                 s.packets,
-                s.bytes,
+                super::explain::bytes(s.bytes as f64),
                 s.src,
                 window_text(s.meta.start, WINDOW_SECS)
             ),
