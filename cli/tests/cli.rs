@@ -207,9 +207,316 @@ fn table_format_has_a_header_and_a_row_per_finding() {
         p(&d.model),
         "--format",
         "table",
+        "--min-severity",
+        "low",
+        "--sort",
+        "time",
     ]);
     assert!(table.starts_with("SEVERITY"));
-    assert_eq!(table.lines().count(), jsonl.lines().count() + 1);
+    let rows = table.lines().skip(1).take_while(|l| !l.is_empty()).count();
+    assert_eq!(rows, jsonl.lines().count());
+}
+
+/// Severities of table rows, in order, and the closing summary line.
+fn table_rows(table: &str) -> (Vec<(String, f64)>, String) {
+    let mut lines = table.lines();
+    assert!(
+        lines.next().unwrap_or("").starts_with("SEVERITY"),
+        "{table}"
+    );
+    let rows = lines
+        .by_ref()
+        .take_while(|l| !l.is_empty())
+        .map(|l| {
+            let mut w = l.split_whitespace();
+            let sev = w.next().unwrap().to_owned();
+            let score: f64 = w.next().unwrap().parse().unwrap();
+            (sev, score)
+        })
+        .collect();
+    (rows, lines.next().unwrap_or("").to_owned())
+}
+
+#[test]
+fn the_table_shows_the_worst_first_then_a_summary_per_severity() {
+    let d = data();
+    let all: Vec<serde_json::Value> = ok(&["scan", p(&d.scan), "--model", p(&d.model)])
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let count = |s: &str| all.iter().filter(|f| f["severity"] == s).count();
+    let table = ok(&[
+        "scan",
+        p(&d.scan),
+        "--model",
+        p(&d.model),
+        "--format",
+        "table",
+    ]);
+    let (rows, summary) = table_rows(&table);
+    // Default: what alerts (medium and up), worst first.
+    assert_eq!(rows.len(), all.len() - count("low"), "{table}");
+    assert!(rows.iter().all(|(s, _)| s != "low"), "{table}");
+    assert!(
+        rows.windows(2).all(|w| w[0].1 >= w[1].1),
+        "sorted by severity score: {table}"
+    );
+    assert!(rows.first().is_some_and(|r| r.0 == "critical"), "{table}");
+    let mut want = Vec::new();
+    for s in ["critical", "high", "medium", "low"] {
+        if count(s) > 0 {
+            want.push(format!("{s} {}", count(s)));
+        }
+    }
+    let want = want.join(" · ");
+    assert!(summary.starts_with(&want), "{summary} vs {want}");
+    if count("low") > 0 {
+        assert!(
+            summary.ends_with(&format!(
+                "({} hidden: --min-severity low to show)",
+                count("low")
+            )),
+            "{summary}"
+        );
+    }
+    // A higher minimum hides more, and the summary still counts everything.
+    let high = ok(&[
+        "scan",
+        p(&d.scan),
+        "--model",
+        p(&d.model),
+        "--format",
+        "table",
+        "--min-severity",
+        "high",
+    ]);
+    let (rows, summary) = table_rows(&high);
+    assert_eq!(rows.len(), count("critical") + count("high"), "{high}");
+    assert!(summary.starts_with(&want), "{summary}");
+}
+
+/// The "scanned … N events …, M findings" line of `scan` and the findings it printed.
+fn scan_counts(args: &[&str]) -> (u64, u64, String) {
+    let out = run(args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let line = stderr
+        .lines()
+        .find(|l| l.starts_with("scanned "))
+        .unwrap_or_else(|| panic!("no summary: {stderr}"))
+        .to_owned();
+    let number_before = |word: &str| -> u64 {
+        let at = line.find(word).unwrap_or_else(|| panic!("{word}: {line}"));
+        line[..at]
+            .split(|c: char| !c.is_ascii_digit())
+            .filter(|w| !w.is_empty())
+            .last()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let (events, findings) = if line.contains("log events") {
+        (number_before(" scored"), number_before(" findings"))
+    } else {
+        (number_before(" events"), number_before(" findings"))
+    };
+    (events, findings, stderr)
+}
+
+fn eval_json(args: &[&str]) -> serde_json::Value {
+    serde_json::from_str(&ok(args)).expect("eval --json")
+}
+
+fn attacks_in(labels: &Path) -> u64 {
+    std::fs::read_to_string(labels)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .filter(|l| l.split(',').nth(1) == Some("1"))
+        .count() as u64
+}
+
+/// Regression: eval counted an event twice when a threshold rule fired on it
+/// (7,528 events and 523 attack events where scan read 7,521 and labels.csv had 516).
+#[test]
+fn scan_and_eval_count_the_same_events_on_the_same_data() {
+    let d = data();
+    let (events, findings, stderr) = scan_counts(&["scan", p(&d.scan), "--model", p(&d.model)]);
+    let m = eval_json(&[
+        "eval",
+        p(&d.scan),
+        "--labels",
+        p(&d.scan.join("labels.csv")),
+        "--model",
+        p(&d.model),
+        "--json",
+    ]);
+    let n = |k: &str| m[k].as_u64().unwrap();
+    assert_eq!(n("tp") + n("fp") + n("fn_") + n("tn"), events, "{m}");
+    assert_eq!(
+        n("tp") + n("fn_"),
+        attacks_in(&d.scan.join("labels.csv")),
+        "attack events as labelled"
+    );
+    // The summary per severity adds up to the findings of the closing line.
+    let summary = stderr
+        .lines()
+        .find(|l| l.contains(" · ") || l.starts_with("critical") || l.starts_with("high"))
+        .unwrap_or("");
+    let total: u64 = summary
+        .split(" (")
+        .next()
+        .unwrap_or("")
+        .split(" · ")
+        .filter_map(|part| part.split_whitespace().nth(1))
+        .map(|n| n.replace(',', "").parse::<u64>().unwrap())
+        .sum();
+    assert_eq!(total, findings, "{stderr}");
+}
+
+#[test]
+fn scan_and_eval_count_the_same_flow_log_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let (train, test, model) = (
+        dir.path().join("train"),
+        dir.path().join("test"),
+        dir.path().join("vpcflow.bin"),
+    );
+    let s = |x: &Path| x.to_str().unwrap().to_owned();
+    ok(&[
+        "simulate",
+        "--source",
+        "vpcflow",
+        "--no-attacks",
+        "--events-per-day",
+        "20000",
+        "--out",
+        &s(&train),
+    ]);
+    ok(&[
+        "simulate",
+        "--source",
+        "vpcflow",
+        "--seed",
+        "2",
+        "--events-per-day",
+        "20000",
+        "--out",
+        &s(&test),
+    ]);
+    let events = s(&train.join("events.jsonl"));
+    ok(&["train", "--source", "vpcflow", &events, "--out", &s(&model)]);
+    let events = s(&test.join("events.jsonl"));
+    let (scored, _, stderr) = scan_counts(&["scan", "--model", &s(&model), &events]);
+    let m = eval_json(&[
+        "eval",
+        "--model",
+        &s(&model),
+        "--labels",
+        &s(&test.join("labels.csv")),
+        &events,
+        "--json",
+    ]);
+    let n = |k: &str| m[k].as_u64().unwrap();
+    assert_eq!(
+        n("tp") + n("fp") + n("fn_") + n("tn"),
+        scored,
+        "{stderr}\n{m}"
+    );
+    assert_eq!(n("tp") + n("fn_"), attacks_in(&test.join("labels.csv")));
+    // Every log event the simulator wrote is accounted for in the scan's line.
+    let rows = std::fs::read_to_string(test.join("labels.csv"))
+        .unwrap()
+        .lines()
+        .count() as u64
+        - 1;
+    assert!(
+        stderr.contains(&format!(" {rows} log events (")),
+        "{rows} log events labelled: {stderr}"
+    );
+}
+
+/// Regression: eval and demo printed with `println!`, which panics (exit 101)
+/// when the reader has gone away.
+#[test]
+fn eval_stops_quietly_when_the_reader_goes_away() {
+    let d = data();
+    let labels = d.scan.join("labels.csv");
+    for args in [
+        vec![
+            "eval",
+            p(&d.scan),
+            "--labels",
+            p(&labels),
+            "--model",
+            p(&d.model),
+        ],
+        vec![
+            "eval",
+            p(&d.scan),
+            "--labels",
+            p(&labels),
+            "--model",
+            p(&d.model),
+            "--json",
+        ],
+    ] {
+        let mut child = bin()
+            .args(&args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+    }
+}
+
+/// Regression: `rules test` named threshold rules by their file (`mass_deletion`)
+/// and counted fixture files as "rules".
+#[test]
+fn rules_test_names_rules_as_rules_list_does_and_counts_fixtures() {
+    let list = ok(&["rules", "list", "--json"]);
+    let ids: Vec<String> = list
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    let test = ok(&["rules", "test"]);
+    let mut named = std::collections::BTreeSet::new();
+    let mut fixtures = 0u64;
+    for l in test.lines().filter(|l| l.starts_with("ok    ")) {
+        let (names, n) = l["ok    ".len()..].rsplit_once(": ").unwrap();
+        fixtures += n.split_whitespace().next().unwrap().parse::<u64>().unwrap();
+        let names = names.split(" (rule file").next().unwrap();
+        for id in names.split(", ") {
+            assert!(
+                ids.iter().any(|i| i == id),
+                "{id} is not a rules list id: {l}"
+            );
+            named.insert(id.to_owned());
+        }
+    }
+    let last = test.lines().last().unwrap();
+    assert_eq!(
+        last,
+        format!(
+            "{fixtures} fixtures for {} rules: {fixtures} passed, 0 failed",
+            named.len()
+        )
+    );
+    assert_eq!(named.len(), ids.len(), "every built-in rule has fixtures");
 }
 
 #[test]
