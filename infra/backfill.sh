@@ -6,8 +6,10 @@
 #
 #   infra/backfill.sh [options] DATE [DATE...]
 #     DATE              YYYY/MM/DD, YYYY/MM or YYYY: the date part of CloudTrail keys
-#                       (AWSLogs/[ORG_ID/]ACCOUNT/CloudTrail/REGION/YYYY/MM/DD/...)
+#                       ([PREFIX/]AWSLogs/[ORG_ID/]ACCOUNT/CloudTrail/REGION/YYYY/MM/DD/...)
 #     --bucket B        trail bucket (default: stack output TrailBucket)
+#     --key-prefix P    the trail's S3 key prefix, P/AWSLogs/ (default: stack output
+#                       TrailFilesPrefix, else none)
 #     --queue-url U     ingest queue (default: stack output CloudTrailQueueUrl)
 #     --account ID      only this account's files (default: every account in the bucket)
 #     --region R        only this region's files (repeatable; default: every region)
@@ -20,15 +22,16 @@
 set -euo pipefail
 
 STACK=${STACK:-trailhound}
-bucket="" queue_url="" account="" dry_run="" regions=() dates=()
+bucket="" queue_url="" account="" dry_run="" key_prefix="" regions=() dates=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --bucket) bucket=$2; shift ;;
     --queue-url) queue_url=$2; shift ;;
+    --key-prefix) key_prefix=$2; shift ;;
     --account) account=$2; shift ;;
     --region) regions+=("$2"); shift ;;
     --dry-run) dry_run=1 ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
     -*) echo "unknown option: $1 (see --help)" >&2; exit 2 ;;
     *)
       [[ "$1" =~ ^[0-9]{4}(/[0-9]{2}(/[0-9]{2})?)?$ ]] || { echo "not a date prefix: $1 (YYYY[/MM[/DD]])" >&2; exit 2; }
@@ -36,7 +39,7 @@ while [ $# -gt 0 ]; do
   esac
   shift
 done
-[ ${#dates[@]} -gt 0 ] || { sed -n '2,20p' "$0"; exit 2; }
+[ ${#dates[@]} -gt 0 ] || { sed -n '2,22p' "$0"; exit 2; }
 
 output() {
   aws cloudformation describe-stacks --stack-name "$STACK" \
@@ -44,6 +47,12 @@ output() {
 }
 [ -n "$bucket" ] || bucket=$(output TrailBucket)
 [ -n "$queue_url" ] || [ -n "$dry_run" ] || queue_url=$(output CloudTrailQueueUrl)
+if [ -n "$key_prefix" ]; then
+  awslogs="${key_prefix%/}/AWSLogs/"
+else
+  awslogs=$(output TrailFilesPrefix 2>/dev/null || true)
+  case "$awslogs" in ""|None) awslogs=AWSLogs/ ;; esac
+fi
 
 # Folders directly under a prefix ("a/b/" -> "a/b/c/" ...).
 folders() {
@@ -51,11 +60,12 @@ folders() {
     --query "CommonPrefixes[].Prefix" --output text | tr '\t' '\n' | grep -v '^None$' || true
 }
 
-# AWSLogs/ACCOUNT/CloudTrail/ and, for organisation trails, AWSLogs/ORG/ACCOUNT/CloudTrail/.
+# AWSLogs/ACCOUNT/CloudTrail/ and, for organisation trails, AWSLogs/ORG/ACCOUNT/CloudTrail/
+# (each under the key prefix, if any).
 trail_roots() {
   local top
-  for top in $(folders AWSLogs/); do
-    if [[ "$top" =~ ^AWSLogs/o-[a-z0-9]+/$ ]]; then
+  for top in $(folders "$awslogs"); do
+    if [[ "${top#"$awslogs"}" =~ ^o-[a-z0-9]+/$ ]]; then
       for acct in $(folders "$top"); do echo "${acct}CloudTrail/"; done
     else
       echo "${top}CloudTrail/"
@@ -71,7 +81,7 @@ for root in $(trail_roots); do
     for d in "${dates[@]}"; do prefixes+=("${region_dir}${d}/"); done
   done
 done
-[ ${#prefixes[@]} -gt 0 ] || { echo "no CloudTrail folders found in s3://$bucket/AWSLogs/" >&2; exit 1; }
+[ ${#prefixes[@]} -gt 0 ] || { echo "no CloudTrail folders found in s3://$bucket/$awslogs" >&2; exit 1; }
 
 sent=0
 for prefix in "${prefixes[@]}"; do

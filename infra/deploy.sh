@@ -47,13 +47,17 @@ output() {
 connect_bucket() {
   need aws "install the AWS CLI"
   need python3 "python3 merges the notification configuration"
-  local bucket queue_arn current merged
+  local bucket queue_arn current merged prefix
   bucket=$(output TrailBucket)
   queue_arn=$(output CloudTrailQueueArn)
-  echo "==> adding $queue_arn to the event notifications of s3://$bucket"
+  # PREFIX/AWSLogs/ with the stack parameter TrailKeyPrefix (organization trails write
+  # AWSLogs/o-.../ACCOUNT/, which the same prefix covers); AWSLogs/ for older stacks.
+  prefix=$(output TrailFilesPrefix)
+  case "$prefix" in ""|None) prefix=AWSLogs/ ;; esac
+  echo "==> adding $queue_arn to the event notifications of s3://$bucket (keys $prefix*.json.gz)"
   current=$(aws s3api get-bucket-notification-configuration --bucket "$bucket" --output json)
   # put-bucket-notification-configuration replaces the whole configuration: merge, never overwrite.
-  merged=$(QUEUE_ARN="$queue_arn" python3 -c '
+  merged=$(QUEUE_ARN="$queue_arn" KEY_PREFIX="$prefix" python3 -c '
 import json, os, sys
 conf = json.loads(sys.stdin.read() or "{}")
 conf.pop("ResponseMetadata", None)
@@ -62,7 +66,7 @@ arn = os.environ["QUEUE_ARN"]
 if any(q.get("QueueArn") == arn for q in queues):
     sys.exit(3)
 queues.append({"Id": "trailhound-cloudtrail", "QueueArn": arn, "Events": ["s3:ObjectCreated:*"],
-               "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "AWSLogs/"},
+               "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": os.environ["KEY_PREFIX"]},
                                                   {"Name": "suffix", "Value": ".json.gz"}]}}})
 print(json.dumps(conf))
 ' <<<"$current") || {
