@@ -41,7 +41,7 @@ pub struct Args {
     /// Only normal activity and hard negatives: no attack scenarios (for training data).
     #[arg(long)]
     pub no_attacks: bool,
-    /// Only these scenarios (comma-separated names; see README).
+    /// Only these scenarios (comma-separated names; see docs/simulator.md).
     #[arg(long, value_delimiter = ',', conflicts_with = "no_attacks")]
     pub scenarios: Option<Vec<String>>,
     /// Do not write CloudTrail-Digest files (cloudtrail only).
