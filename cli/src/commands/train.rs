@@ -404,11 +404,12 @@ fn summary(model: &Model, seen: &Seen, inputs: &Inputs, out: &Path) -> String {
         ));
     }
     s.push_str(&format!(
-        "\n  learned: {} events ({} of JSON, {} malformed records skipped) on {} days, {} to {}\n",
+        "\n  learned: {} events ({} of JSON, {} malformed records skipped) on {} day{}, {} to {}\n",
         t.rows,
         human_bytes(seen.bytes),
         t.skipped,
         seen.days.len(),
+        if seen.days.len() == 1 { "" } else { "s" },
         format_rfc3339(t.time_start),
         format_rfc3339(t.time_end),
     ));
