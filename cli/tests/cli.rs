@@ -313,8 +313,7 @@ fn scan_counts(args: &[&str]) -> (u64, u64, String) {
         let at = line.find(word).unwrap_or_else(|| panic!("{word}: {line}"));
         line[..at]
             .split(|c: char| !c.is_ascii_digit())
-            .filter(|w| !w.is_empty())
-            .last()
+            .rfind(|w| !w.is_empty())
             .unwrap()
             .parse()
             .unwrap()

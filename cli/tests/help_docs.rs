@@ -79,12 +79,7 @@ fn help(words: &[&str]) -> BTreeSet<String> {
             .or_else(|| t.strip_prefix("-V, "))
             .unwrap_or(t);
         if t.starts_with("--") {
-            if let Some(f) = flags(t.split_whitespace().next().unwrap_or(""))
-                .into_iter()
-                .next()
-            {
-                own.insert(f);
-            }
+            own.extend(flags(t.split_whitespace().next().unwrap_or("")));
         }
     }
     own.remove("--help");
