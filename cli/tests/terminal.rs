@@ -198,5 +198,14 @@ fn findings_and_alerts_never_land_on_the_progress_bar() {
             .filter(|l| is_progress(l) && is_output(l))
             .collect();
         assert!(mixed.is_empty(), "{args:?}: output on the bar: {mixed:#?}");
+        if !args.contains(&"--format") {
+            // A person at a terminal gets the table, not JSON lines.
+            assert!(
+                lines.iter().any(|l| l.contains("SEVERITY"))
+                    && !lines.iter().any(|l| l.starts_with("{\"")),
+                "{args:?}: the default on a terminal is the table:\n{}",
+                lines.join("\n")
+            );
+        }
     }
 }

@@ -27,9 +27,10 @@ pub struct Args {
     /// Model file from `trailhound train` (without one, only rules fire).
     #[arg(long)]
     pub model: Option<PathBuf>,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Jsonl)]
-    pub format: Format,
+    /// Output format [default: table when standard output is a terminal, jsonl
+    /// otherwise (a pipe or a file)].
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
     /// Print findings at or above this severity [default: --alert-severity for
     /// the table; every finding (low) for jsonl]. A summary per severity follows.
     #[arg(long, value_parser = parse_severity, value_name = "SEVERITY")]
@@ -75,24 +76,39 @@ pub struct Args {
 }
 
 impl Args {
+    /// The output format: as asked, else a table for a person at a terminal and
+    /// JSON lines for a pipe or a file.
+    fn format(&self) -> Format {
+        use std::io::IsTerminal as _;
+        self.format.unwrap_or_else(|| {
+            if std::io::stdout().is_terminal() {
+                Format::Table
+            } else {
+                Format::Jsonl
+            }
+        })
+    }
+
     /// The printer of this scan's options on `out`.
     fn printer<W: std::io::Write>(&self, out: W) -> Printer<W> {
         let min = if self.all {
             None
         } else {
-            match (self.min_severity, self.format) {
+            match (self.min_severity, self.format()) {
                 (Some(s), _) => Some(s),
                 (None, Format::Table) => Some(self.alert_severity),
                 (None, Format::Jsonl) => None,
             }
         };
-        let sort = match (self.sort, self.format) {
+        let sort = match (self.sort, self.format()) {
             (Some(s), _) => s,
             (None, _) if self.all => Sort::Time,
             (None, Format::Table) => Sort::Severity,
             (None, Format::Jsonl) => Sort::Time,
         };
-        Printer::new(out, self.format).min_severity(min).sort(sort)
+        Printer::new(out, self.format())
+            .min_severity(min)
+            .sort(sort)
     }
 }
 
@@ -315,7 +331,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
         )?;
         t.add(&t2);
     }
-    finish_output(&mut printer, a.format)?;
+    finish_output(&mut printer, a.format())?;
     eprintln!(
         "scanned {} files, {} events ({} malformed records skipped), {} findings, {} alerts ({} suppressed, {} deduplicated), {} files failed, in {:.2}s",
         t.files,
@@ -408,7 +424,7 @@ fn run_logs(a: &Args, paths: &[PathBuf]) -> Result<ExitCode> {
             Ok(())
         },
     )?;
-    finish_output(&mut printer, a.format)?;
+    finish_output(&mut printer, a.format())?;
     eprintln!(
         "scanned {} files, {} payloads, {} log events ({} scored, {} skipped, {} NODATA/SKIPDATA records), {} findings, {} files failed, in {:.2}s",
         t.files,
