@@ -14,8 +14,8 @@ use trailhound_aws::{Clients, S3ModelSource};
 use trailhound_core::decode::Limits;
 use trailhound_core::models::artifact::Model;
 use trailhound_core::ports::ModelSource;
-use trailhound_core::simulate::cloudtrail::{SimConfig, SimError, SimObject, generate};
 use trailhound_core::sources::cloudtrail::{CtBatch, KeyKind, key_kind};
+use trailhound_simulate::cloudtrail::{SimConfig, SimError, SimObject, generate};
 
 const ORG: &str = "o-a1b2c3d4e5";
 const ACCOUNTS: [&str; 3] = ["111111111111", "222222222222", "333333333333"];

@@ -6,7 +6,7 @@
 
 use std::path::Path;
 use std::process::{Command, Output};
-use trailhound_core::simulate::net::{NetScenario, NetSource};
+use trailhound_simulate::net::{NetScenario, NetSource};
 
 fn run(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_trailhound"))

@@ -15,9 +15,9 @@ use trailhound_core::Finding;
 use trailhound_core::Severity;
 use trailhound_core::decode::Limits;
 use trailhound_core::models::iforest::IsolationForestParams;
-use trailhound_core::simulate::cloudtrail::Scenario;
-use trailhound_core::simulate::cloudtrail::{SimConfig, write_dir};
 use trailhound_core::text::terminal_safe;
+use trailhound_simulate::cloudtrail::Scenario;
+use trailhound_simulate::cloudtrail::{SimConfig, write_dir};
 
 /// Arguments of `demo`.
 #[derive(Debug, clap::Args)]

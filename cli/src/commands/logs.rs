@@ -266,7 +266,7 @@ pub fn train_logs(
 pub fn demo(source: SourceArg, seed: u64, keep: Option<&Path>, top: usize) -> Result<()> {
     use trailhound_core::Severity;
     use trailhound_core::models::iforest::IsolationForestParams;
-    use trailhound_core::simulate::net::{NetScenario, NetSimConfig, NetSource, write_dir};
+    use trailhound_simulate::net::{NetScenario, NetSimConfig, NetSource, write_dir};
     let net = match source {
         SourceArg::Vpcflow => NetSource::VpcFlow,
         SourceArg::AccessLog => NetSource::AccessLog,

@@ -3,9 +3,9 @@
 use anyhow::{Context, Result, bail};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use trailhound_core::simulate::cloudtrail::Scenario;
-use trailhound_core::simulate::cloudtrail::{SimConfig, write_dir};
-use trailhound_core::simulate::net::{self, NetScenario, NetSimConfig, NetSource};
+use trailhound_simulate::cloudtrail::Scenario;
+use trailhound_simulate::cloudtrail::{SimConfig, write_dir};
+use trailhound_simulate::net::{self, NetScenario, NetSimConfig, NetSource};
 
 /// Which logs to write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -23,10 +23,10 @@ use trailhound_core::finding::Finding;
 use trailhound_core::logs::{LogsBatch, LogsError};
 use trailhound_core::models::iforest::IsolationForestParams;
 use trailhound_core::models::train::train_vpcflow;
-use trailhound_core::simulate::net::{
+use trailhound_core::sources::cwl::SourceMap;
+use trailhound_simulate::net::{
     Label, NetScenario, NetSimConfig, NetSimError, NetSource, generate,
 };
-use trailhound_core::sources::cwl::SourceMap;
 
 /// Everything one test needs, with names no other test uses.
 struct Env {

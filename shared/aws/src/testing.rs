@@ -17,8 +17,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use trailhound_core::decode::Limits;
 use trailhound_core::models::artifact::Model;
 use trailhound_core::models::iforest::IsolationForestParams;
-use trailhound_core::simulate::cloudtrail::{Label, SimConfig, SimError, SimObject, generate};
 use trailhound_core::sources::cloudtrail::CtBatch;
+use trailhound_simulate::cloudtrail::{Label, SimConfig, SimError, SimObject, generate};
 
 /// The moto endpoint, or `None` (after printing why) when the test should skip.
 ///

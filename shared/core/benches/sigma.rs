@@ -18,8 +18,8 @@ use std::io::Read;
 use std::sync::Arc;
 use trailhound_core::decode::Limits;
 use trailhound_core::rules::sigma::RuleSet;
-use trailhound_core::simulate::cloudtrail::{SimConfig, generate};
 use trailhound_core::sources::cloudtrail::CtBatch;
+use trailhound_simulate::cloudtrail::{SimConfig, generate};
 
 /// Event names of the kind SigmaHQ's AWS rules watch, with their sources.
 const WATCHED: &[(&str, &str)] = &[

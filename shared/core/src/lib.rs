@@ -16,7 +16,6 @@ pub mod ports;
 pub mod rules;
 pub mod score;
 pub mod severity;
-pub mod simulate;
 pub mod sources;
 pub mod text;
 pub mod timefmt;

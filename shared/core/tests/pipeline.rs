@@ -15,8 +15,8 @@ use trailhound_core::ports::{
     InMemoryAlertSink, InMemoryFindingStore, InMemoryModelSource, InMemoryObjectSource, ObjectRef,
     Retry,
 };
-use trailhound_core::simulate::cloudtrail::{Scenario, SimConfig, SimObject, generate};
 use trailhound_core::sources::cloudtrail::CtBatch;
+use trailhound_simulate::cloudtrail::{Scenario, SimConfig, SimObject, generate};
 
 fn simulate(cfg: &SimConfig) -> Vec<SimObject> {
     let mut objects = Vec::new();

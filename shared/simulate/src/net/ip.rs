@@ -1,7 +1,7 @@
 //! Addresses: public IPv4 outside every reserved block, addresses inside known
 //! prefixes, and residential IPv6.
 
-use crate::simulate::ids::SimRng;
+use crate::ids::SimRng;
 use rand::Rng;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -66,7 +66,7 @@ pub(crate) fn public_v6(rng: &mut SimRng) -> Ipv6Addr {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::simulate::ids::stream;
+    use crate::ids::stream;
 
     #[test]
     fn public_addresses_avoid_reserved_blocks() {

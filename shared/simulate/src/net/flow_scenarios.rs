@@ -7,8 +7,8 @@ use super::ip::{in_prefix, public_v4};
 use super::line::Sink;
 use super::network::{Network, ephemeral};
 use super::vpcflow::{Conn, Dir, TCP, log, log_via_nat};
-use crate::simulate::ids::SimRng;
-use crate::simulate::timefmt::DAY;
+use crate::ids::SimRng;
+use crate::timefmt::DAY;
 use rand::Rng;
 use std::net::Ipv4Addr;
 

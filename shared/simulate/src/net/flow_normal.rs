@@ -8,8 +8,8 @@
 use super::line::Sink;
 use super::network::{Network, ephemeral};
 use super::vpcflow::{Conn, Dir, ICMP, INTERVAL, TCP, UDP, log, log_via_nat, no_data};
-use crate::simulate::ids::{SimRng, pick_weighted};
-use crate::simulate::timefmt::civil;
+use crate::ids::{SimRng, pick_weighted};
+use crate::timefmt::civil;
 use rand::Rng;
 use std::net::Ipv4Addr;
 

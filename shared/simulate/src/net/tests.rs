@@ -358,7 +358,7 @@ fn access_lines_match_nginx_morgan_and_json_formats() -> Res<()> {
                     assert!(v.get(k).is_some(), "{k} missing: {msg}");
                 }
                 let t = v["time"].as_str().ok_or("time")?;
-                let secs = crate::timefmt::parse_rfc3339(t).ok_or("bad time")?;
+                let secs = trailhound_core::timefmt::parse_rfc3339(t).ok_or("bad time")?;
                 assert!((ts - secs * 1000).abs() < 2_000, "{msg}");
             }
             other => return Err(format!("unexpected group {other}").into()),

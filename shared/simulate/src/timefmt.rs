@@ -18,7 +18,7 @@ pub(crate) struct Civil {
 
 /// Splits epoch seconds into a UTC calendar date and time (proleptic Gregorian).
 pub(crate) fn civil(epoch: i64) -> Civil {
-    let (year, month, day) = crate::timefmt::civil_from_days(epoch.div_euclid(DAY));
+    let (year, month, day) = trailhound_core::timefmt::civil_from_days(epoch.div_euclid(DAY));
     let secs = epoch.rem_euclid(DAY);
     // Month, day and the time of day are small and non-negative here.
     Civil {
@@ -34,17 +34,17 @@ pub(crate) fn civil(epoch: i64) -> Civil {
 /// Epoch seconds of midnight UTC on the given date.
 #[cfg(test)]
 pub(crate) fn epoch_of_date(year: i64, month: u32, day: u32) -> i64 {
-    crate::timefmt::days_from_civil(year, i64::from(month), i64::from(day)) * DAY
+    trailhound_core::timefmt::days_from_civil(year, i64::from(month), i64::from(day)) * DAY
 }
 
 /// Day of the week, Monday = 0 … Sunday = 6.
 pub(crate) fn weekday(epoch: i64) -> u32 {
-    u32::from(crate::timefmt::weekday(epoch))
+    u32::from(trailhound_core::timefmt::weekday(epoch))
 }
 
 /// `2024-03-04T10:15:30Z`, the `eventTime` spelling.
 pub(crate) fn iso(epoch: i64) -> String {
-    crate::timefmt::format_rfc3339(epoch)
+    trailhound_core::timefmt::format_rfc3339(epoch)
 }
 
 /// `2024/03/04`, the date folder of a key.

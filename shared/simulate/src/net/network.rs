@@ -7,7 +7,7 @@
 
 use super::ip::{in_prefix, public_v4};
 use super::line::Stream;
-use crate::simulate::ids::{SimRng, hex, stream, sub_seed};
+use crate::ids::{SimRng, hex, stream, sub_seed};
 use rand::Rng;
 use std::net::Ipv4Addr;
 

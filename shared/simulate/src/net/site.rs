@@ -6,7 +6,7 @@
 use super::access::Routes;
 use super::ip::{in_prefix, public_v4, public_v6};
 use super::line::Stream;
-use crate::simulate::ids::{SimRng, hex, stream, sub_seed};
+use crate::ids::{SimRng, hex, stream, sub_seed};
 use rand::Rng;
 
 /// The shop's public host name.
@@ -306,7 +306,7 @@ fn client(rng: &mut SimRng, ip: String, weight: f64) -> Client {
         APP_UAS[rng.random_range(0..APP_UAS.len())]
     } else {
         let w: Vec<f64> = BROWSERS.iter().map(|b| b.1).collect();
-        BROWSERS[crate::simulate::ids::pick_weighted(rng, &w)].0
+        BROWSERS[crate::ids::pick_weighted(rng, &w)].0
     };
     Client {
         ip,

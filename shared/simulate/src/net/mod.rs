@@ -30,8 +30,8 @@ mod vpcflow;
 pub use super::cloudtrail::Label;
 pub use scenario::{NetScenario, UnknownNetScenario};
 
-use crate::simulate::ids::stream;
-use crate::simulate::timefmt::{DAY, civil, weekday};
+use crate::ids::stream;
+use crate::timefmt::{DAY, civil, weekday};
 use line::{Line, Sink, Stream};
 use network::Network;
 use site::Site;

@@ -6,7 +6,7 @@
 use super::access::Hit;
 use super::line::{Sink, jitter};
 use super::site::{CATEGORIES, Client, HOST, SEARCHES, Site};
-use crate::simulate::ids::SimRng;
+use crate::ids::SimRng;
 use rand::Rng;
 
 const SEARCH_ENGINES: [&str; 5] = [

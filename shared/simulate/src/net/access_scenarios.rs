@@ -8,8 +8,8 @@ use super::access::Hit;
 use super::ip::{in_prefix, public_v4};
 use super::line::{Sink, jitter};
 use super::site::{BROWSERS, CATEGORIES, HOST, Site};
-use crate::simulate::ids::SimRng;
-use crate::simulate::timefmt::{DAY, weekday};
+use crate::ids::SimRng;
+use crate::timefmt::{DAY, weekday};
 use rand::Rng;
 
 const SQLI: [&str; 16] = [

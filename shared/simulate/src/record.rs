@@ -370,7 +370,7 @@ pub(crate) fn render(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::simulate::ids::stream;
+    use crate::ids::stream;
     use serde_json::json;
 
     fn user() -> Identity {

@@ -1,8 +1,8 @@
 //! One simulated log line on its way to a subscription payload, the log streams
 //! lines belong to, and the time spellings the log formats use.
 
-use crate::simulate::ids::SimRng;
-use crate::simulate::timefmt::civil;
+use crate::ids::SimRng;
+use crate::timefmt::civil;
 use rand::Rng;
 use std::fmt::Write;
 

@@ -8,7 +8,7 @@
 //! - a morgan JSON format function (`JSON.stringify` of the usual tokens).
 
 use super::line::{Sink, clf, iso_ms};
-use crate::simulate::ids::SimRng;
+use crate::ids::SimRng;
 use rand::Rng;
 use std::fmt::Write;
 
