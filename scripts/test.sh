@@ -2,8 +2,8 @@
 # The whole test suite, on a machine that has only Rust and Python:
 #   1. a Python venv (.venv) with moto's server and the template linters,
 #   2. moto's server on loopback as the AWS endpoint for the adapter and handler tests,
-#   3. a check that shared/core depends on no AWS crate, then cargo test over the
-#      whole workspace,
+#   3. a check that shared/core depends on no AWS crate, and that neither the Lambdas
+#      nor shared/core depend on the simulator, then cargo test over the whole workspace,
 #   4. the template checks (scripts/check-template.sh) when template.yaml exists.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,6 +40,18 @@ if cargo tree -p trailhound-core -e normal | grep -Ei 'aws|lambda'; then
   echo "trailhound-core depends on an AWS or Lambda crate (see above); it must not" >&2
   exit 1
 fi
+
+# The simulator (shared/simulate) is for the CLI and the tests: a Lambda that linked
+# it would build and ship about 11,000 lines it never runs.
+echo "==> the Lambdas and shared/core do not depend on the simulator"
+for pkg in cloudtrail-ingest logs-ingest alert-notifier trailhound-core; do
+  # captured first, so that a failing `cargo tree` (a renamed package) stops the script
+  tree=$(cargo tree -p "$pkg" -e normal)
+  if grep -F 'trailhound-simulate' <<<"$tree"; then
+    echo "$pkg depends on trailhound-simulate (see above); it must not" >&2
+    exit 1
+  fi
+done
 
 echo "==> cargo test --workspace"
 cargo test --workspace "$@"
