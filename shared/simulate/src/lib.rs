@@ -1,4 +1,6 @@
-//! Deterministic simulators of AWS logs with injected attack scenarios and labels.
+//! Deterministic simulators of AWS logs with injected attack scenarios and labels, for
+//! `trailhound simulate`, `demo` and the tests. No Lambda depends on this crate
+//! (`scripts/test.sh` checks it); from `trailhound-core` it uses only `timefmt`.
 //!
 //! [`cloudtrail`] is the public entry point. Its parts: the organisation (`world`,
 //! `people`, `roster`, `population`), normal traffic (`normal`, `human`, `machines`,
