@@ -21,8 +21,8 @@ use serde_json::{Value, json};
 use std::io::Read;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
-use trailhound_aws::testing::{gzip, moto_config, simulate, train, unique_name};
 use trailhound_aws::signing::{store_test_key, test_key};
+use trailhound_aws::testing::{gzip, moto_config, simulate, train, unique_name};
 use trailhound_aws::{
     Clients, S3ModelSource, S3ObjectSource, SigningKeySource, dynamo::create_table, push_model,
 };

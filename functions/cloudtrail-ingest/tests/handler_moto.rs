@@ -9,11 +9,11 @@ use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::sync::{Arc, OnceLock};
+use trailhound_aws::signing::{store_test_key, test_key};
 use trailhound_aws::testing::{
     FilteredQueue, merge, moto_config, moto_endpoint, simulate, stop_logging_file, stored_findings,
     train, unique_name,
 };
-use trailhound_aws::signing::{store_test_key, test_key};
 use trailhound_aws::{Clients, dynamo::create_table, push_model};
 use trailhound_core::Severity;
 use trailhound_core::models::artifact::Model;

@@ -440,7 +440,10 @@ async fn a_failed_revalidation_keeps_the_cached_model_and_a_cold_one_is_retryabl
         .output(move || {
             GetObjectOutput::builder()
                 .e_tag("\"v1\"")
-                .metadata(trailhound_aws::signing::SIGNATURE_METADATA, signature.clone())
+                .metadata(
+                    trailhound_aws::signing::SIGNATURE_METADATA,
+                    signature.clone(),
+                )
                 .body(ByteStream::from(bytes.clone()))
                 .build()
         })

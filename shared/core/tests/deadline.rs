@@ -242,7 +242,9 @@ fn the_margin_is_the_larger_of_its_minimum_and_its_share() {
 #[test]
 fn a_deadline_before_a_limit_keeps_the_margin_in_reserve() {
     let limit = std::time::SystemTime::now() + Duration::from_secs(100);
-    let left = Deadline::before(limit, Margin::default()).remaining().unwrap();
+    let left = Deadline::before(limit, Margin::default())
+        .remaining()
+        .unwrap();
     assert!(
         left <= Duration::from_secs(90) && left > Duration::from_secs(85),
         "{left:?}"
